@@ -1,0 +1,1 @@
+"""Command-line tools: ``python -m msrs.bin.<tool> --help``."""

@@ -1,0 +1,1 @@
+"""ESPnet tasks extended by msrs (importing a task module registers its classes)."""
