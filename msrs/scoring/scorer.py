@@ -1,0 +1,175 @@
+"""Score a hypothesis ``text`` against a reference ``text``: WER and CER.
+
+Outputs in ``out_dir``:
+
+- ``result.wrd.txt`` / ``result.chr.txt`` (``token="both"``, the default), or a
+  single ``result.txt`` for ``token="word"`` / ``"char"``: sclite-like reports
+  (see :mod:`msrs.scoring.sclite_format`).
+- ``scores.json``: always both WER and CER, in percent::
+
+      {"name": ..., "ref": ..., "hyp": ..., "n_utts": N,
+       "wer": 12.3, "cer": 5.6,
+       "word": {"n_snt", "n_ref", "n_hyp", "corr", "sub", "del", "ins", "err",
+                "snt_err", "rates": {"corr", "sub", "del", "ins", "err", "snt_err"}},
+       "char": {... same ...},
+       "n_missing": 0, "missing": [...], "units": "percent"}
+
+Rules: reference utterances without a hypothesis line are scored as all
+deletions (warning naming them); hypothesis ids absent from the reference are
+an error naming them; empty references are allowed (see
+:meth:`ErrorCounts.rates`).
+"""
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, TextIO, Union
+
+from msrs.scoring.alignment import ErrorCounts, UttAlignment, align_utterances, tokenize
+from msrs.scoring.sclite_format import write_result
+from msrs.scoring.text_io import ScoringError, read_text, read_utt2spk
+
+logger = logging.getLogger(__name__)
+
+TOKEN_CHOICES = ("both", "word", "char")
+_MAX_NAMED = 10
+
+
+def _named(ids: List[str]) -> str:
+    shown = ", ".join(ids[:_MAX_NAMED])
+    more = f" ... (+{len(ids) - _MAX_NAMED} more)" if len(ids) > _MAX_NAMED else ""
+    return shown + more
+
+
+def align_texts(
+    ref: Dict[str, str], hyp: Dict[str, str], unit: str
+) -> List[UttAlignment]:
+    """Align every reference utterance with its hypothesis.
+
+    Args:
+        ref: ``{utt_id: text}`` reference (defines the utterance set/order).
+        hyp: ``{utt_id: text}``; ids missing here are scored as empty.
+        unit: ``"word"`` or ``"char"``.
+
+    Returns:
+        Alignments in reference order; ``missing`` marks absent hypotheses.
+
+    Raises:
+        ScoringError: ``hyp`` has ids that are not in ``ref``.
+    """
+    extra = [u for u in hyp if u not in ref]
+    if extra:
+        raise ScoringError(
+            f"{len(extra)} hypothesis utterance(s) not in the reference: {_named(extra)}"
+        )
+    ids = list(ref)
+    alignments = align_utterances(
+        ids,
+        [tokenize(ref[u], unit) for u in ids],
+        [tokenize(hyp.get(u, ""), unit) for u in ids],
+    )
+    for ua in alignments:
+        ua.missing = ua.utt_id not in hyp
+    return alignments
+
+
+def _atomic_write(path: Path, writer: Callable[[TextIO], object]) -> object:
+    """Write through a temporary file so a killed job never leaves half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        result = writer(f)
+    os.replace(tmp, path)
+    return result
+
+
+def score(
+    ref_path: Union[str, Path],
+    hyp_path: Union[str, Path],
+    out_dir: Union[str, Path],
+    token: str = "both",
+    name: Optional[str] = None,
+    utt2spk_path: Optional[Union[str, Path]] = None,
+) -> Dict[str, object]:
+    """Score ``hyp_path`` against ``ref_path`` and write the reports.
+
+    Args:
+        ref_path: reference Kaldi ``text``.
+        hyp_path: hypothesis Kaldi ``text`` (e.g. ``<decode>/1best_recog/text``).
+        out_dir: output directory (created).
+        token: ``"both"`` -> ``result.wrd.txt`` + ``result.chr.txt``;
+            ``"word"``/``"char"`` -> ``result.txt`` at that level.
+        name: system label for the tables and ``scores.json`` (default: the
+            hypothesis path).
+        utt2spk_path: optional ``utt2spk`` for per-speaker rows.
+
+    Returns:
+        The ``scores.json`` content.
+
+    Raises:
+        ScoringError: unreadable input, unknown hypothesis ids, bad ``token``.
+    """
+    if token not in TOKEN_CHOICES:
+        raise ScoringError(f"--token must be one of {TOKEN_CHOICES}, got {token!r}")
+    ref = read_text(ref_path)
+    hyp = read_text(hyp_path)
+    if not ref:
+        raise ScoringError(f"{ref_path}: the reference has no utterances")
+    utt2spk = read_utt2spk(utt2spk_path) if utt2spk_path else None
+    missing = [u for u in ref if u not in hyp]
+    if missing:
+        logger.warning(
+            "%d reference utterance(s) have no hypothesis in %s; scored as all "
+            "deletions: %s",
+            len(missing),
+            hyp_path,
+            _named(missing),
+        )
+    name = name or str(hyp_path)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    header = {
+        "System": name,
+        "Reference": str(ref_path),
+        "Hypothesis": str(hyp_path),
+        "Utterances": str(len(ref)),
+        "Missing hypotheses": str(len(missing)),
+    }
+    if token == "both":
+        files = {"word": out_dir / "result.wrd.txt", "char": out_dir / "result.chr.txt"}
+    else:
+        files = {token: out_dir / "result.txt"}
+    totals: Dict[str, ErrorCounts] = {}
+    for unit in ("word", "char"):
+        alignments = align_texts(ref, hyp, unit)
+        if unit in files:
+            totals[unit] = _atomic_write(
+                files[unit],
+                lambda f, a=alignments, u=unit: write_result(
+                    f, a, name, u, header=header, utt2spk=utt2spk
+                ),
+            )
+        else:
+            total = ErrorCounts()
+            for ua in alignments:
+                total += ua.counts
+            totals[unit] = total
+    summary: Dict[str, object] = {
+        "name": name,
+        "ref": str(ref_path),
+        "hyp": str(hyp_path),
+        "n_utts": len(ref),
+        "wer": round(totals["word"].rates()["err"], 4),
+        "cer": round(totals["char"].rates()["err"], 4),
+        "word": totals["word"].to_dict(),
+        "char": totals["char"].to_dict(),
+        "n_missing": len(missing),
+        "missing": missing,
+        "units": "percent",
+        "result_files": {u: p.name for u, p in files.items()},
+    }
+    _atomic_write(
+        out_dir / "scores.json",
+        lambda f: f.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n"),
+    )
+    return summary
