@@ -30,3 +30,18 @@ def test_media_libraries_import():
     assert av.codec.Codec("h264", "w") is not None
     assert cv2.__version__
     assert espeakng_loader.get_library_path()
+
+
+def test_import_espnet_keeps_real_stdout_for_print_config():
+    # Functions defined during the import bind sys.stdout as a default argument;
+    # --print_config must still reach the terminal.
+    code = (
+        "from msrs.utils.espnet_import import import_espnet; "
+        "m = import_espnet('espnet2.tasks.asr'); "
+        "m.ASRTask.main(cmd=['--print_config'])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    assert "encoder:" in out.stdout and "nltk_data" not in out.stdout + out.stderr

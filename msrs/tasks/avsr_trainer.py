@@ -1,0 +1,93 @@
+"""Trainer of the AVSR task: ``MsrsTrainer`` plus skipped-utterance reporting."""
+
+import logging
+from pathlib import Path
+
+import torch
+from espnet2.train.reporter import SubReporter
+
+from msrs.sparse.trainer import MsrsTrainer
+from msrs.tasks.avsr_data import SkipFilteringIterator
+
+logger = logging.getLogger(__name__)
+
+SKIPPED_FILE = "skipped_utts.txt"
+
+
+class AVSRTrainer(MsrsTrainer):
+    """``MsrsTrainer`` (sparsity phases, gradient flow, mask-safe averaging)
+    that also reports utterances skipped by the fault-tolerant data loader.
+
+    After each training and validation epoch the number of skipped
+    utterances (summed over DDP ranks) is registered as ``skipped_utts`` in
+    ESPnet's reporter, so it appears in the epoch log line, ``images/`` and
+    tensorboard, and ``<output_dir>/skipped_utts.txt`` (rank 0; other ranks
+    ``skipped_utts.rank<N>.txt``) gets one ``<epoch> <phase> <utt_id>
+    <reason>`` line per skipped utterance.
+    """
+
+    @classmethod
+    def _report_skipped(
+        cls, iterator, reporter: SubReporter, options, distributed_option, phase: str
+    ) -> None:
+        skipped = (
+            iterator.skipped if isinstance(iterator, SkipFilteringIterator) else []
+        )
+        count = torch.tensor(float(len(skipped)))
+        if distributed_option.distributed:
+            device = "cuda" if options.ngpu > 0 else "cpu"
+            count = count.to(device)
+            torch.distributed.all_reduce(count)
+        reporter.register({"skipped_utts": float(count.item())})
+        reporter.next()
+        if not skipped or options.output_dir is None:
+            return
+        rank = distributed_option.dist_rank if distributed_option.distributed else 0
+        name = SKIPPED_FILE if not rank else f"skipped_utts.rank{rank}.txt"
+        path = Path(options.output_dir) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as f:
+            for uid, reason in skipped:
+                f.write(f"{reporter.get_epoch()} {phase} {uid} {reason}\n")
+
+    @classmethod
+    def train_one_epoch(
+        cls,
+        model,
+        iterator,
+        optimizers,
+        schedulers,
+        scaler,
+        reporter,
+        summary_writer,
+        options,
+        distributed_option,
+    ) -> bool:
+        """ESPnet's epoch loop, then the skipped-utterance report."""
+        all_steps_are_invalid = super().train_one_epoch(
+            model=model,
+            iterator=iterator,
+            optimizers=optimizers,
+            schedulers=schedulers,
+            scaler=scaler,
+            reporter=reporter,
+            summary_writer=summary_writer,
+            options=options,
+            distributed_option=distributed_option,
+        )
+        cls._report_skipped(iterator, reporter, options, distributed_option, "train")
+        return all_steps_are_invalid
+
+    @classmethod
+    def validate_one_epoch(
+        cls, model, iterator, reporter, options, distributed_option
+    ) -> None:
+        """ESPnet's validation loop, then the skipped-utterance report."""
+        super().validate_one_epoch(
+            model=model,
+            iterator=iterator,
+            reporter=reporter,
+            options=options,
+            distributed_option=distributed_option,
+        )
+        cls._report_skipped(iterator, reporter, options, distributed_option, "valid")
