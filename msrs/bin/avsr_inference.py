@@ -500,6 +500,13 @@ def get_parser() -> argparse.ArgumentParser:
         help=f"model weights (default: {DEFAULT_MODEL_FILE} next to the config)",
     )
     group.add_argument(
+        "--model_archive",
+        type=str_or_none,
+        default=None,
+        help="a model archive from msrs.bin.pack (sets --asr_train_config, "
+        "--asr_model_file and, if packed, the LM options)",
+    )
+    group.add_argument(
         "--lm_train_config", type=str_or_none, help="ESPnet LM config.yaml"
     )
     group.add_argument("--lm_file", type=str_or_none, help="ESPnet LM weights")
@@ -574,6 +581,14 @@ def main(cmd: Optional[Sequence[str]] = None) -> None:
     kwargs = vars(args)
     kwargs.pop("config", None)
     kwargs.pop("log_level")
+    archive = kwargs.pop("model_archive")
+    if archive is not None:
+        from msrs.utils.model_archive import unpack
+
+        for key, path in unpack(archive).items():
+            if kwargs.get(key) is not None:
+                raise SystemExit(f"--model_archive already sets --{key}; drop one")
+            kwargs[key] = path
     inference(**kwargs)
 
 

@@ -1,4 +1,4 @@
-"""Mixin that adds the sparsity registry and trainer to an ESPnet task.
+"""Mixin that adds the sparsity registry, the optimizer groups and ``MsrsTrainer``.
 
 Usage::
 
@@ -10,16 +10,20 @@ Usage::
             model = ...
             cls.attach_sparsity(args, model)
             return model
-
-SCAFFOLD: the sparse-core work adds optimizer parameter groups for mask logits.
 """
 
 import argparse
+import logging
+import sys
+from typing import List, Optional, TextIO
 
 import torch
 
 from msrs.sparse import sparsity_choices
+from msrs.sparse.abs_sparsity import AbsSparsity
 from msrs.sparse.trainer import MsrsTrainer
+
+logger = logging.getLogger(__name__)
 
 
 class SparsityTaskMixin:
@@ -28,10 +32,68 @@ class SparsityTaskMixin:
     trainer = MsrsTrainer
 
     @classmethod
-    def attach_sparsity(cls, args: argparse.Namespace, model: torch.nn.Module) -> None:
-        """Build the configured sparsity method and attach it to ``model``."""
+    def print_config(cls, file: Optional[TextIO] = None) -> None:
+        """ESPnet's ``--print_config``, written to the *current* ``sys.stdout``.
+
+        ``AbsTask.print_config`` binds ``sys.stdout`` as a default argument
+        when ``espnet2.tasks.abs_task`` is imported; under
+        ``msrs.utils.espnet_import.import_espnet`` that is a temporary buffer,
+        so the config would be lost.
+        """
+        super().print_config(file=file if file is not None else sys.stdout)
+
+    @classmethod
+    def attach_sparsity(cls, args: argparse.Namespace, model: torch.nn.Module) -> Optional[AbsSparsity]:
+        """Build the configured sparsity method and attach it to ``model``.
+
+        Call it last in ``build_model``.  Returns the method object, or
+        ``None`` when ``--sparsity`` is unset.
+
+        Raises:
+            ValueError: unknown method or invalid ``--sparsity_conf`` (the
+                message names the option).
+        """
         sparsity_class = sparsity_choices.get_class(getattr(args, "sparsity", None))
         if sparsity_class is None:
-            return
-        sparsity = sparsity_class(**(getattr(args, "sparsity_conf", None) or {}))
+            return None
+        conf = dict(getattr(args, "sparsity_conf", None) or {})
+        try:
+            sparsity = sparsity_class(**conf)
+        except TypeError as e:
+            raise ValueError(f"--sparsity_conf for '{args.sparsity}': {e}") from e
         sparsity.attach(model)
+        return sparsity
+
+    @classmethod
+    def build_optimizers(cls, args: argparse.Namespace, model: torch.nn.Module) -> List[torch.optim.Optimizer]:
+        """ESPnet's optimizers, with mask logits moved to their own param group.
+
+        The logits group has ``lr = lr * mask_lr_scale`` and
+        ``weight_decay = mask_weight_decay`` (0 by default); every optimizer is
+        registered with the sparsity object (step hooks).
+        """
+        optimizers = super().build_optimizers(args, model)
+        sparsity = getattr(model, "sparsity", None)
+        if not isinstance(sparsity, AbsSparsity):
+            return optimizers
+        logits = sparsity.logit_parameters
+        if logits:
+            if getattr(args, "sharded_ddp", False):
+                raise ValueError("--sharded_ddp is not supported with a search sparsity method")
+            ids = {id(p) for p in logits}
+            opt = optimizers[0]
+            for group in opt.param_groups:
+                group["params"] = [p for p in group["params"] if id(p) not in ids]
+            opt.param_groups = [g for g in opt.param_groups if g["params"]]
+            lr = opt.defaults.get("lr", 0.0)
+            group = {"params": logits, "lr": lr * getattr(sparsity, "mask_lr_scale", 1.0)}
+            if "weight_decay" in opt.defaults:
+                group["weight_decay"] = getattr(sparsity, "mask_weight_decay", 0.0)
+            opt.add_param_group(group)
+            logger.info(
+                "sparsity: %d mask-logit tensors in their own param group (lr %g, weight_decay %s)",
+                len(logits), group["lr"], group.get("weight_decay"),
+            )
+        for opt in optimizers:
+            sparsity.register_optimizer(opt)
+        return optimizers
