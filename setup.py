@@ -17,6 +17,8 @@ install_requires = [
     "numpy>=2.0",
     "av>=14",
     "kaldiio>=2.18",
+    "soundfile",
+    "scipy",
     "sentencepiece==0.2.0",
     "humanfriendly",
     "typeguard>=4.1",

@@ -32,6 +32,25 @@ def ctc_min_frames(token_ids: np.ndarray) -> int:
     return int(ids.size + np.count_nonzero(ids[1:] == ids[:-1]))
 
 
+def utterance_normalize(
+    video: np.ndarray, mean: float = 0.421 * 255, std: float = 0.165 * 255
+) -> np.ndarray:
+    """Remove the mean frame of one utterance and rescale to pixel statistics.
+
+    Args:
+        video: (T, H, W) frames, pixel values 0..255.
+        mean: pixel mean of the output (0..255 scale).
+        std: pixel standard deviation of the output (0..255 scale).
+
+    Returns:
+        (T, H, W) float32 frames on the 0..255 scale that the video frontend
+        normalises with its fixed statistics.
+    """
+    x = video.astype(np.float32)
+    x = x - x.mean(axis=0, keepdims=True)
+    return x / (x.std() + 1e-5) * std + mean
+
+
 def utterance_rng(uid: str, seed: int = 0) -> np.random.Generator:
     """Generator seeded from the utterance id (reproducible test-time noise)."""
     return np.random.default_rng([zlib.crc32(uid.encode("utf-8")), seed])
@@ -80,6 +99,10 @@ class AVSRPreprocessor(CommonPreprocessor):
         crop_size: square crop side in pixels (Auto-AVSR: 88 out of 96).
         video_time_mask_window: max masked frames per mask (Auto-AVSR: 10; 0: off).
         video_time_mask_stride: frames per mask (Auto-AVSR: 25 = one per second).
+        video_utterance_norm: subtract the utterance's mean frame and rescale
+            the residual to the frontend's pixel statistics (mean 0.421,
+            std 0.165 of 255), so what is left is motion, not appearance
+            (*ours*, off by default; helps small corpora with few speakers).
         audio_time_mask_window: max masked samples per mask (Auto-AVSR: 6400; 0: off).
         audio_time_mask_stride: samples per mask (Auto-AVSR: 16000).
         noise_file: babble/noise recording mixed into training audio (``None``:
@@ -113,6 +136,7 @@ class AVSRPreprocessor(CommonPreprocessor):
         crop_size: int = 88,
         video_time_mask_window: int = 10,
         video_time_mask_stride: int = 25,
+        video_utterance_norm: bool = False,
         audio_time_mask_window: int = 6400,
         audio_time_mask_stride: int = 16000,
         noise_file: Optional[str] = None,
@@ -165,6 +189,7 @@ class AVSRPreprocessor(CommonPreprocessor):
         self.video_name = video_name
         self.crop_size = crop_size
         self.video_time_mask = (video_time_mask_window, video_time_mask_stride)
+        self.video_utterance_norm = video_utterance_norm
         self.audio_time_mask = (audio_time_mask_window, audio_time_mask_stride)
         self.snr_choices = list(snr_choices)
         self.test_snr = test_snr
@@ -208,6 +233,8 @@ class AVSRPreprocessor(CommonPreprocessor):
                 video = center_crop(video, self.crop_size)
         except ValueError as e:
             raise ValueError(f"{uid}: {e} (preprocessor_conf.crop_size)") from e
+        if self.video_utterance_norm:
+            video = utterance_normalize(video)
         window, stride = self.video_time_mask
         if self.train and window > 0:
             video = adaptive_time_mask(video, window, stride, np.random, fill=0.0)

@@ -153,3 +153,19 @@ def test_modality_stream_requirements():
 def test_noise_file_errors_are_configuration_errors(tmp_path):
     with pytest.raises(ValueError, match="preprocessor_conf.noise_file: .*missing.wav"):
         make(True, noise_file=str(tmp_path / "missing.wav"))
+
+
+def test_video_utterance_norm_removes_appearance():
+    """Two videos differing by a static image map to the same normalised frames."""
+    rng = np.random.default_rng(3)
+    motion = rng.integers(0, 60, (20, 16, 16)).astype(np.float32)
+    face_a = rng.integers(0, 150, (1, 16, 16)).astype(np.float32)
+    face_b = rng.integers(50, 190, (1, 16, 16)).astype(np.float32)
+    pre = make(False, modality="vsr", crop_size=16, video_utterance_norm=True)
+    out_a = pre("u1", {"video": motion + face_a, "text": "AB"})["video"]
+    out_b = pre("u2", {"video": motion + face_b, "text": "AB"})["video"]
+    np.testing.assert_allclose(out_a, out_b, atol=1e-3)
+    assert abs(out_a.mean() - 0.421 * 255) < 1e-2
+    assert abs(out_a.std() - 0.165 * 255) < 1e-2
+    plain = make(False, modality="vsr", crop_size=16)("u1", {"video": motion + face_a, "text": "AB"})
+    assert not np.allclose(plain["video"], out_b, atol=1)
