@@ -122,28 +122,23 @@ lm_exp=${expdir}/lm_${lm_tag:-$(basename "${lm_config:-lm}" .yaml)}_${token_tag}
 
 train_dump=${dumpdir}/${train_set}
 if [ -n "${train_subset}" ]; then
-    train_dump=${dumpdir}/${train_set}_$(echo "${train_subset}" | tr '=,' '__')
-    stats_dir=${stats_dir}_$(echo "${train_subset}" | tr '=,' '__')
+    subset_tag=$(echo "${train_subset}" | tr '=,' '__')
+    train_dump=${dumpdir}/${train_set}_${subset_tag}
+    stats_dir=${stats_dir}_${subset_tag}
 fi
 
-# Data names the model reads, per modality.
+# Streams the model reads, per modality, and their data names/types.
+case "${modality}" in vsr) streams="video" ;; asr) streams="speech" ;; avsr) streams="video speech" ;; esac
+stream_scp() { case $1 in video) echo "video.scp,video,video" ;; speech) echo "wav.scp,speech,sound" ;; esac; }
 data_opts() {  # $1: dump dir, $2: prefix (train_ / valid_ / "")
-    local d=$1 p=$2 opts=""
-    case "${modality}" in
-        vsr)  opts="--${p}data_path_and_name_and_type ${d}/video.scp,video,video" ;;
-        asr)  opts="--${p}data_path_and_name_and_type ${d}/wav.scp,speech,sound" ;;
-        avsr) opts="--${p}data_path_and_name_and_type ${d}/video.scp,video,video --${p}data_path_and_name_and_type ${d}/wav.scp,speech,sound" ;;
-    esac
+    local d=$1 p=$2 s opts=""
+    for s in ${streams}; do opts="${opts} --${p}data_path_and_name_and_type ${d}/$(stream_scp "${s}")"; done
     echo "${opts}"
 }
 shape_opts() {  # $1: stats subdir (train|valid), $2: prefix
-    local s=${stats_dir}/$1 p=$2 opts=""
-    case "${modality}" in
-        vsr)  opts="--${p}shape_file ${s}/video_shape" ;;
-        asr)  opts="--${p}shape_file ${s}/speech_shape" ;;
-        avsr) opts="--${p}shape_file ${s}/video_shape --${p}shape_file ${s}/speech_shape" ;;
-    esac
-    echo "${opts} --${p}shape_file ${s}/text_shape.${token_type}"
+    local d=${stats_dir}/$1 p=$2 s opts=""
+    for s in ${streams}; do opts="${opts} --${p}shape_file ${d}/${s}_shape"; done
+    echo "${opts} --${p}shape_file ${d}/text_shape.${token_type}"
 }
 # Training noise goes into the preprocessor (babble at preprocessor_conf.snr_choices).
 noise_opts() {

@@ -145,12 +145,10 @@ train_model() {
     fi
     [ "${e}" -ge 7 ] || return 0
     if [ "${auto_schedule}" = true ] && [ ! -f "${mexp}/${modality}_${mtag}/.done.stage7" ]; then
-        local stats=${mexp}/stats_${modality}_${token_tag}/train
-        case "${modality}" in
-            vsr)  shapes=(--shape_file "${stats}/video_shape") ;;
-            asr)  shapes=(--shape_file "${stats}/speech_shape") ;;
-            avsr) shapes=(--shape_file "${stats}/video_shape" --shape_file "${stats}/speech_shape") ;;
-        esac
+        # avsr.sh keys statistics by subset: stats_<modality>_<tokens>[_<subset tag>]
+        local stats=${mexp}/stats_${modality}_${token_tag}${subset:+_$(echo "${subset}" | tr '=,' '__')}/train st x
+        case "${modality}" in vsr) st="video" ;; asr) st="speech" ;; avsr) st="video speech" ;; esac
+        for x in ${st}; do shapes+=(--shape_file "${stats}/${x}_shape"); done
         shapes+=(--shape_file "${stats}/text_shape.bpe")
         sched=$(python3 local/schedule_args.py --config "${config}" "${shapes[@]}" \
             --world_size "${world_size}" --warmup_epochs "${warmup_epochs}" --train_args "${targs}") \
