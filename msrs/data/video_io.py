@@ -8,10 +8,12 @@ Conventions used across msrs:
 - every failure raises :class:`MediaError` whose message starts with the path.
 """
 
+import platform
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
-from typing import Optional, Union
+from typing import Dict, Optional, Union
 
 import av
 import numpy as np
@@ -200,6 +202,26 @@ def write_video(
                 c.mux(packet)
 
 
+@lru_cache(maxsize=1)
+def _x264_reproducible_params() -> Dict[str, str]:
+    """x264 options that keep its output a function of its input.
+
+    x264's AVX-512 kernels made the bytes depend on the process's memory state
+    (measured with libx264 in PyAV 18.1: the same frames encoded in different
+    processes gave different bitstreams and decoded pixels off by up to 34;
+    with ``asm=AVX2`` or ``no-asm`` they were identical).  Where the CPU has
+    AVX-512, x264 is therefore limited to AVX2, which every such CPU has; on
+    other CPUs nothing is changed.
+    """
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return {}
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {}
+    return {"x264-params": "asm=AVX2"} if " avx512f" in flags else {}
+
+
 def encode_video(
     path: PathLike,
     frames: np.ndarray,
@@ -248,6 +270,7 @@ def encode_video(
                 "crf": str(crf),
                 "preset": preset,
                 "threads": str(int(threads)),
+                **_x264_reproducible_params(),
             }
         astream = None
         if audio is not None:

@@ -331,10 +331,13 @@ def summarize_config(run: TrainingRun) -> Dict[str, str]:
     c = run.config
     out: Dict[str, str] = {}
     out["modality"] = _modality(c)
+    # ESPnet writes every class choice into config.yaml, also the frontend of
+    # a stream the modality does not use (a vsr model's default audio frontend).
+    unused = {"vsr": ("audio_frontend",), "asr": ("video_frontend",)}.get(out["modality"], ())
     frontends = [
         f"{k}: {v}"
         for k, v in c.items()
-        if k.endswith("frontend") and isinstance(v, str)
+        if k.endswith("frontend") and isinstance(v, str) and k not in unused
     ]
     out["frontend"] = ", ".join(frontends) or "none"
     out["encoder"] = _block(c, "encoder")

@@ -68,8 +68,13 @@ class SparsityTaskMixin:
     def build_optimizers(cls, args: argparse.Namespace, model: torch.nn.Module) -> List[torch.optim.Optimizer]:
         """ESPnet's optimizers, with mask logits moved to their own param group.
 
-        The logits group has ``lr = lr * mask_lr_scale`` and
-        ``weight_decay = mask_weight_decay`` (0 by default); every optimizer is
+        The logits group has ``weight_decay = mask_weight_decay`` (0 by
+        default) and the weights' learning rate; ``mask_lr_scale`` is applied
+        around each optimizer step (a step pre-hook multiplies the group's
+        ``lr`` by its ``lr_scale``, the post-hook divides it back), so it holds
+        under any scheduler, also those that write one lr into every group
+        (ESPnet's ``cosineannealingwarmuprestarts``).  The logged
+        ``optim0_lr1`` is therefore the unscaled lr.  Every optimizer is
         registered with the sparsity object (step hooks).
         """
         optimizers = super().build_optimizers(args, model)
@@ -86,14 +91,35 @@ class SparsityTaskMixin:
                 group["params"] = [p for p in group["params"] if id(p) not in ids]
             opt.param_groups = [g for g in opt.param_groups if g["params"]]
             lr = opt.defaults.get("lr", 0.0)
-            group = {"params": logits, "lr": lr * getattr(sparsity, "mask_lr_scale", 1.0)}
+            scale = float(getattr(sparsity, "mask_lr_scale", 1.0))
+            group = {"params": logits, "lr": lr, LR_SCALE_KEY: scale}
             if "weight_decay" in opt.defaults:
                 group["weight_decay"] = getattr(sparsity, "mask_weight_decay", 0.0)
             opt.add_param_group(group)
+            if scale != 1.0:
+                opt.register_step_pre_hook(_scale_lr_up)
+                opt.register_step_post_hook(_scale_lr_down)
             logger.info(
-                "sparsity: %d mask-logit tensors in their own param group (lr %g, weight_decay %s)",
-                len(logits), group["lr"], group.get("weight_decay"),
+                "sparsity: %d mask-logit tensors in their own param group "
+                "(lr x %g of the weights', weight_decay %s)",
+                len(logits), scale, group.get("weight_decay"),
             )
         for opt in optimizers:
             sparsity.register_optimizer(opt)
         return optimizers
+
+
+#: param-group key of the learning-rate multiplier applied around each step
+LR_SCALE_KEY = "lr_scale"
+
+
+def _scale_lr_up(optimizer: torch.optim.Optimizer, args, kwargs) -> None:
+    for group in optimizer.param_groups:
+        if group.get(LR_SCALE_KEY, 1.0) != 1.0:
+            group["lr"] = group["lr"] * group[LR_SCALE_KEY]
+
+
+def _scale_lr_down(optimizer: torch.optim.Optimizer, args, kwargs) -> None:
+    for group in optimizer.param_groups:
+        if group.get(LR_SCALE_KEY, 1.0) != 1.0:
+            group["lr"] = group["lr"] / group[LR_SCALE_KEY]

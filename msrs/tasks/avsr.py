@@ -44,9 +44,11 @@ encoder on both streams instead.
 """
 
 import argparse
+import dataclasses
 import inspect
 import logging
 import sys
+from pathlib import Path
 from typing import Any, Callable, Collection, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -69,6 +71,7 @@ from espnet2.train.abs_espnet_model import AbsESPnetModel  # noqa: E402
 from espnet2.train.class_choices import ClassChoices  # noqa: E402
 from espnet2.train.distributed_utils import DistributedOption  # noqa: E402
 from espnet2.train.preprocessor import AbsPreprocessor  # noqa: E402
+from espnet2.utils.types import str2bool  # noqa: E402
 
 from msrs.nets.abs_fusion import AbsFusion  # noqa: E402
 from msrs.nets.audio_frontend import AudioResNet1DFrontend  # noqa: E402
@@ -86,6 +89,10 @@ from msrs.tasks.avsr_data import (  # noqa: E402
 )
 from msrs.tasks.avsr_preprocessor import AVSRPreprocessor  # noqa: E402
 from msrs.tasks.avsr_trainer import AVSRTrainer  # noqa: E402
+from msrs.tasks.batch_order import (  # noqa: E402
+    TIE_SENSITIVE_BATCH_TYPES,
+    shuffled_shape_file,
+)
 
 ASRTask = _asr.ASRTask
 MODALITIES = ("vsr", "asr", "avsr")
@@ -242,6 +249,15 @@ class AVSRTask(SparsityTaskMixin, ASRTask):
             choices=MODALITIES,
             help="Input streams: vsr (video), asr (speech) or avsr (both)",
         )
+        group.add_argument(
+            "--shuffle_length_ties",
+            type=str2bool,
+            default=True,
+            help="Shuffle the key order (seeded by --seed) before ESPnet's length-based "
+            "samplers sort the training set, so utterances of equal length (frequent "
+            "with 25 fps frame counts) are not batched in speaker order "
+            "(see msrs/tasks/batch_order.py)",
+        )
 
     @classmethod
     def print_config(cls, file=None) -> None:
@@ -382,6 +398,27 @@ class AVSRTask(SparsityTaskMixin, ASRTask):
             dataset, args.allow_variable_data_keys, train=iter_options.train
         )
         return dataset
+
+    @classmethod
+    def build_sequence_iter_factory(
+        cls, args: argparse.Namespace, iter_options: IteratorOptions, mode: str
+    ) -> AbsIterFactory:
+        """ESPnet's factory; with ``--shuffle_length_ties`` the training batches
+        are built from a seeded random key order (:mod:`msrs.tasks.batch_order`)."""
+        if (
+            iter_options.train
+            and getattr(args, "shuffle_length_ties", False)
+            and iter_options.batch_type in TIE_SENSITIVE_BATCH_TYPES
+            and iter_options.shape_files
+        ):
+            out_dir = Path(args.output_dir or ".") / ".batch_order"
+            first = shuffled_shape_file(
+                iter_options.shape_files[0], out_dir, seed=args.seed, tag=mode
+            )
+            iter_options = dataclasses.replace(
+                iter_options, shape_files=[first, *iter_options.shape_files[1:]]
+            )
+        return super().build_sequence_iter_factory(args, iter_options, mode)
 
     @classmethod
     def build_iter_factory(

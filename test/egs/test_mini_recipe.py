@@ -7,40 +7,25 @@ decoding (clean and babble), scoring, report with plots, packing, and decoding
 again from the packed archive.  A rerun must skip the finished stages.
 """
 
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-MINI = ROOT / "egs" / "mini_lrs3"
+from egs_recipe import copy_recipe, recipe_env
 
 pytestmark = pytest.mark.slow
 
 
 def _recipe(tmp: Path) -> Path:
-    rec = tmp / "mini_lrs3"
-    rec.mkdir()
-    for name in ("run.sh", "db.sh", "cmd.sh"):
-        shutil.copy2(MINI / name, rec / name)
-    for name in ("conf", "local"):
-        shutil.copytree(MINI / name, rec / name)
-    (rec / "utils").symlink_to(ROOT / "utils")
-    (rec / "avsr.sh").symlink_to(ROOT / "egs" / "TEMPLATE" / "avsr.sh")
-    (rec / "path.sh").symlink_to(ROOT / "egs" / "TEMPLATE" / "path.sh")
-    return rec
+    return copy_recipe("mini_lrs3", tmp)
 
 
 def _run(rec: Path, *args: str, timeout: int = 1200) -> str:
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
     proc = subprocess.run(
         ["bash", "./run.sh", *args],
         cwd=rec,
-        env=env,
+        env=recipe_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

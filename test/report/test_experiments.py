@@ -60,3 +60,17 @@ def test_summarize_config(fake_exp):
 def test_missing_exp_dir(tmp_path):
     with pytest.raises(FileNotFoundError, match="--exp_dir"):
         scan_exp(tmp_path / "nope")
+
+
+def test_summary_lists_only_the_frontends_of_the_modality(fake_exp):
+    import dataclasses
+
+    runs, _ = scan_exp(fake_exp)
+    both = {"video_frontend": "resnet", "audio_frontend": "resnet1d"}
+    for modality, want in (
+        ("vsr", "video_frontend: resnet"),
+        ("asr", "audio_frontend: resnet1d"),
+        ("avsr", "video_frontend: resnet, audio_frontend: resnet1d"),
+    ):
+        run = dataclasses.replace(runs[1], config=dict(runs[1].config, **both, modality=modality))
+        assert summarize_config(run)["frontend"] == want
