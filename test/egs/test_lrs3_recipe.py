@@ -18,10 +18,6 @@ from egs_recipe import copy_recipe, recipe_env
 pytestmark = pytest.mark.slow
 
 
-def _recipe(tmp: Path) -> Path:
-    return copy_recipe("lrs3", tmp)
-
-
 @pytest.fixture(scope="module")
 def lrs3_tree(tmp_path_factory) -> Path:
     tree = tmp_path_factory.mktemp("corpus") / "LRS3"
@@ -49,7 +45,7 @@ def _run(rec: Path, tree: Path, *args: str, timeout: int = 900):
 
 
 def test_stages_1_to_3_on_an_lrs3_layout_tree(lrs3_tree, tmp_path):
-    rec = _recipe(tmp_path)
+    rec = copy_recipe("lrs3", tmp_path)
     proc = _run(rec, lrs3_tree, "--stage", "1", "--stop_stage", "3", "--nj", "2")
     assert proc.returncode == 0, proc.stdout[-6000:]
     n_test = len(list((lrs3_tree / "test").glob("*/*.mp4")))
@@ -83,7 +79,7 @@ def test_stages_1_to_3_on_an_lrs3_layout_tree(lrs3_tree, tmp_path):
 
 
 def test_missing_corpus_is_a_clear_error(tmp_path):
-    rec = _recipe(tmp_path)
+    rec = copy_recipe("lrs3", tmp_path)
     proc = _run(rec, tmp_path / "no_such_lrs3", "--stage", "1", "--stop_stage", "1", timeout=120)
     assert proc.returncode != 0
     assert "no_such_lrs3" in proc.stdout and "not found" in proc.stdout

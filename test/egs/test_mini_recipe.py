@@ -17,10 +17,6 @@ from egs_recipe import copy_recipe, recipe_env
 pytestmark = pytest.mark.slow
 
 
-def _recipe(tmp: Path) -> Path:
-    return copy_recipe("mini_lrs3", tmp)
-
-
 def _run(rec: Path, *args: str, timeout: int = 1200) -> str:
     proc = subprocess.run(
         ["bash", "./run.sh", *args],
@@ -46,7 +42,7 @@ SMALL = (
 
 @pytest.fixture(scope="module")
 def finished_recipe(tmp_path_factory):
-    rec = _recipe(tmp_path_factory.mktemp("egs"))
+    rec = copy_recipe("mini_lrs3", tmp_path_factory.mktemp("egs"))
     out = _run(rec, *SMALL)
     return rec, out
 
