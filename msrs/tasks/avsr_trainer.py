@@ -1,4 +1,5 @@
-"""Trainer of the AVSR task: ``MsrsTrainer`` plus skipped-utterance reporting."""
+"""Trainer of the AVSR task: ``MsrsTrainer`` plus skipped-utterance reporting
+and crash-safe checkpoints (:mod:`msrs.tasks.checkpoint_io`)."""
 
 import logging
 from pathlib import Path
@@ -8,6 +9,11 @@ from espnet2.train.reporter import SubReporter
 
 from msrs.sparse.trainer import MsrsTrainer
 from msrs.tasks.avsr_data import SkipFilteringIterator
+from msrs.tasks.checkpoint_io import (
+    crash_safe_saving,
+    prune_state_files,
+    repair_resume_checkpoint,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +30,45 @@ class AVSRTrainer(MsrsTrainer):
     tensorboard, and ``<output_dir>/skipped_utts.txt`` (rank 0; other ranks
     ``skipped_utts.rank<N>.txt``) gets one ``<epoch> <phase> <utt_id>
     <reason>`` line per skipped utterance.
+
+    Checkpoints are crash-safe: ``checkpoint.pth`` and ``<N>epoch.pth`` are
+    written atomically, a corrupt ``checkpoint.pth`` falls back to the newest
+    intact epoch file on resume, and model averaging skips unreadable epoch
+    files (see :mod:`msrs.tasks.checkpoint_io`).
     """
+
+    @classmethod
+    def run(
+        cls,
+        model,
+        optimizers,
+        schedulers,
+        train_iter_factory,
+        valid_iter_factory,
+        plot_attention_iter_factory,
+        trainer_options,
+        distributed_option,
+    ) -> None:
+        """``MsrsTrainer.run`` with atomic saves, resume fallback and safe averaging."""
+        rank0 = not distributed_option.distributed or distributed_option.dist_rank == 0
+        output_dir = Path(trainer_options.output_dir)
+        if trainer_options.resume and rank0:
+            repair_resume_checkpoint(output_dir, optimizers)
+        if trainer_options.resume and distributed_option.distributed:
+            torch.distributed.barrier()
+        with crash_safe_saving():
+            super().run(
+                model=model,
+                optimizers=optimizers,
+                schedulers=schedulers,
+                train_iter_factory=train_iter_factory,
+                valid_iter_factory=valid_iter_factory,
+                plot_attention_iter_factory=plot_attention_iter_factory,
+                trainer_options=trainer_options,
+                distributed_option=distributed_option,
+            )
+        if rank0:
+            prune_state_files(output_dir)
 
     @classmethod
     def _report_skipped(
