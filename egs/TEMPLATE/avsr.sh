@@ -168,6 +168,13 @@ if want 1; then
 fi
 
 if want 2; then
+    _todo=""
+    for s in ${all_sets}; do is_done "${dumpdir}/raw/${s}/.done.stage2" || _todo="${_todo} data/${s}"; done
+    if [ -n "${_todo}" ]; then
+        # shellcheck disable=SC2086
+        ${python} -m msrs.bin.dump_estimate --dumpdir "${dumpdir}/raw" --roi_opts "${roi_opts}" ${_todo} \
+            || log "stage 2: no disk-space estimate (see above)"
+    fi
     for s in ${all_sets}; do
         out=${dumpdir}/raw/${s}
         if is_done "${out}/.done.stage2"; then

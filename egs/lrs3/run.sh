@@ -45,7 +45,8 @@ gpu_inference=true      # decode on GPUs
 train_threads=1         # CPU threads per training process
 test_snrs="-5 0 5 10 15 20"   # babble SNRs (dB) decoded besides clean (asr/avsr; needs NOISE_FILE)
 noise_file=""           # babble wav; default: NOISE_FILE from db.sh
-roi_opts=""             # msrs.bin.extract_roi options; default: MediaPipe detector (+ LRS3_LANDMARKS), 96 px crops
+roi_opts=""             # msrs.bin.extract_roi options; default: MediaPipe detector (+ LRS3_LANDMARKS), 96 px crops,
+                        # grey H.264 at CRF 23 (~10 GB for LRS3; "--roi_format npy": ~363 GB, lossless)
 local_data_opts=""      # extra local/data.sh options (--valid_list, --max_duration, --prep_opts)
 min_frames=12           # training utterances shorter than this are dropped (0.48 s; our choice)
 max_frames=600          # ... and longer than this (24 s, Auto-AVSR v1.0.0's segment length; our choice)
@@ -104,7 +105,7 @@ if [ -z "${noise_file}" ] || [ "${modality}" = vsr ]; then
     test_snrs=""
 fi
 if [ -z "${roi_opts}" ]; then
-    roi_opts="--detector mediapipe --crop_size 96"
+    roi_opts="--detector mediapipe --crop_size 96 --roi_format mp4"
     [ -n "${LRS3_LANDMARKS}" ] && roi_opts="${roi_opts} --landmarks_dir ${LRS3_LANDMARKS}"
 fi
 if [ -z "${inference_config}" ]; then

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from msrs.data.cli import add_log_level, csv_tuple, fail, setup_logging, str2bool
+from msrs.data.roi_video import DEFAULT_ROI_CRF
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -107,8 +108,9 @@ def get_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--roi_crf",
         type=int,
-        default=0,
-        help="x264 CRF for --roi_format mp4 (0: lossless)",
+        default=DEFAULT_ROI_CRF,
+        help="x264 CRF of --roi_format mp4 (0: lossless; the default is "
+        "x264's, as Auto-AVSR; sizes and errors: docs/data.md 'ROI storage')",
     )
     g.add_argument(
         "--min_frames", type=int, default=5, help="shorter utterances fail as too short"

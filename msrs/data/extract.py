@@ -41,6 +41,7 @@ from msrs.data.datadir import (
 )
 from msrs.data.landmarks import NoFaceError, load_landmarks
 from msrs.data.roi import MouthRoiExtractor, RoiConfig, Timers
+from msrs.data.roi_video import DEFAULT_ROI_CRF, encode_roi
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +57,10 @@ class ExtractConfig:
 
     Attributes:
         roi: mouth-ROI settings.
-        roi_format: ``npy`` (uint8 arrays) or ``mp4`` (gray H.264, ``roi_crf``).
-        roi_crf: x264 CRF of ``mp4`` ROIs (0 = lossless).
+        roi_format: ``npy`` (uint8 arrays) or ``mp4`` (full-range grey H.264,
+            ``msrs.data.roi_video``).
+        roi_crf: x264 CRF of ``mp4`` ROIs (0 = lossless; default
+            ``roi_video.DEFAULT_ROI_CRF``).
         min_frames: utterances with fewer video frames fail as too short
             (5 frames = 0.2 s; our choice).
         landmarks_dir: precomputed landmarks (see :func:`find_landmark_file`);
@@ -67,7 +70,7 @@ class ExtractConfig:
 
     roi: RoiConfig = field(default_factory=RoiConfig)
     roi_format: str = "npy"
-    roi_crf: int = 0
+    roi_crf: int = DEFAULT_ROI_CRF
     min_frames: int = 5
     landmarks_dir: Optional[str] = None
 
@@ -128,7 +131,7 @@ def _save_roi(path: Path, roi: np.ndarray, fmt: str, crf: int) -> None:
         os.replace(tmp, path)
     else:
         tmp = path.with_name(path.stem + ".partial.mp4")
-        video_io.encode_video(tmp, roi, FPS, crf=crf, preset="medium", threads=1)
+        encode_roi(tmp, roi, crf=crf, fps=FPS)
         os.replace(tmp, path)
 
 

@@ -28,7 +28,8 @@ from espnet2.iterators.abs_iter_factory import AbsIterFactory
 from espnet2.train.collate_fn import CommonCollateFn
 from espnet2.train.dataset import DATA_TYPES, ESPnetDataset
 
-from msrs.data.video_io import MediaError, read_video
+from msrs.data.roi_video import read_roi
+from msrs.data.video_io import MediaError
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,8 @@ def load_video(path: Union[str, Path]) -> np.ndarray:
     """Read one ROI video as float32 ``(T, H, W)`` in 0..255.
 
     Args:
-        path: ``.npy`` (uint8 or float ``(T, H, W)``) or a video file (read as gray).
+        path: ``.npy`` (uint8 or float ``(T, H, W)``) or a video file (read as
+            gray on one thread by :func:`msrs.data.roi_video.read_roi`).
 
     Raises:
         MediaError: unreadable file, wrong shape or dtype, or no frames; the
@@ -55,7 +57,7 @@ def load_video(path: Union[str, Path]) -> np.ndarray:
         except (OSError, ValueError) as e:
             raise MediaError(f"{path}: cannot read npy ({e})") from e
     else:
-        arr = read_video(path, gray=True)
+        arr = read_roi(path)
     if arr.ndim == 4 and arr.shape[-1] == 1:
         arr = arr[..., 0]
     if arr.ndim != 3:

@@ -178,9 +178,9 @@ def test_precomputed_landmarks_and_mp4_rois(
             ),
         )
         assert roi.shape == expected.shape
-        # the stored true keypoints were used; gray H.264 at CRF 0 is lossless
-        # up to range rounding
-        assert np.abs(roi.astype(int) - expected).max() <= 2
+        # the stored true keypoints were used; full-range grey H.264 at CRF 0
+        # is lossless
+        assert np.array_equal(roi, expected)
         # and they centre the lips: darker than the cheeks
         assert roi[:, 40:56, 30:66].mean() < roi[:, 40:56, :12].mean() - 15
     # a missing landmark file without a detector is a recorded failure
