@@ -8,8 +8,10 @@ LRS3=${LRS3:-/path/to/lrs3}
 
 # Validation ids (optional).  AV-HuBERT's lrs3-valid.id: 1,200 lines "trainval/<spk>/<clip>"
 # (facebookresearch/av_hubert avhubert/preparation/data/lrs3-valid.id; ESPnet keeps a
-# copy in egs2/lrs3/avsr1/local/).  Empty: a deterministic speaker-disjoint subset of
-# trainval (5 % of its utterances, at most 1,200; see docs/data.md).
+# copy in egs2/lrs3/avsr1/local/; not shipped here: the AV-HuBERT licence is non-commercial
+# and not sublicensable).  Empty: the same rule, a deterministic uniform sample of 1,200
+# trainval clips (local/data.sh --valid_mode clips); --valid_mode speakers for a
+# speaker-disjoint set (see docs/data.md).
 LRS3_VALID_LIST=${LRS3_VALID_LIST:-}
 
 # Precomputed face landmarks (optional), e.g. Auto-AVSR's LRS3_landmarks.zip unpacked:

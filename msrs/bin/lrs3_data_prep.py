@@ -32,14 +32,22 @@ def get_parser() -> argparse.ArgumentParser:
         "--valid_list",
         default=None,
         help="validation ids (AV-HuBERT lrs3-valid.id: trainval/<spk>/<clip> "
-        "per line); "
-        "default: a deterministic speaker-disjoint subset of trainval",
+        "per line); default: chosen by --valid_mode",
+    )
+    p.add_argument(
+        "--valid_mode",
+        default="clips",
+        choices=["clips", "speakers"],
+        help="without --valid_list: 'clips' = AV-HuBERT's rule (a uniform sample "
+        "of trainval clips, only they leave train); 'speakers' = whole trainval "
+        "speakers, whose pretrain clips also leave train",
     )
     p.add_argument(
         "--valid_fraction",
         type=float,
         default=0.05,
-        help="share of trainval utterances in the automatic validation set",
+        help="share of trainval clips (clips) or utterances (speakers) in the "
+        "automatic validation set",
     )
     p.add_argument(
         "--valid_max_utts",
@@ -99,6 +107,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
             (args.train_set, args.valid_set, args.test_set),
             args.nj,
             args.progress,
+            args.valid_mode,
         )
     except (FileNotFoundError, ValueError) as e:
         return fail(str(e))

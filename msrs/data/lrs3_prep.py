@@ -9,12 +9,23 @@ in docs/architecture.md:
   ``<rec>_<seg:02d>`` (:func:`msrs.data.lrs3.segment_words`), listed in
   ``segments`` together with the uncut utterances of the set;
 - validation: the recordings of ``valid_list`` (AV-HuBERT's ``lrs3-valid.id``
-  lines such as ``trainval/UGtFXtnWME4/50021``, or recording ids) if given, else
-  a deterministic speaker-disjoint subset of trainval speakers (ordered by the
-  SHA-1 of the speaker id, taken until ``valid_fraction`` of the trainval
-  utterances, at most ``valid_max_utts``); in that case all utterances of those
-  speakers, pretrain included, leave the training set (our choice, so the
-  validation speakers are unseen);
+  lines such as ``trainval/UGtFXtnWME4/50021``, or recording ids) if given,
+  else chosen by ``valid_mode``:
+
+  - ``clips`` (default): AV-HuBERT's rule.  Its list is 1,200 trainval clips
+    spread over 913 speakers with no speaker constraint (up to 6 clips of one
+    talk), i.e. a uniform sample of trainval clips; only those recordings
+    leave train.  The list itself is not shipped: it is distributed under the
+    AV-HuBERT licence (non-commercial, not sublicensable).  Here the trainval
+    recordings are ordered by the SHA-1 of their id and the first
+    ``valid_fraction`` of them (at most ``valid_max_utts`` = 1,200, the
+    number of AV-HuBERT's list) are taken: a uniform, deterministic sample
+    that does not depend on the order of the files.
+  - ``speakers``: a speaker-disjoint subset of trainval speakers (ordered by
+    the SHA-1 of the speaker id, taken until ``valid_fraction`` of the
+    trainval utterances, at most ``valid_max_utts``); all utterances of those
+    speakers, pretrain included, leave the training set (so the validation
+    speakers are unseen);
 - train = pretrain + trainval minus validation; test = ``test/``.
 
 Clips that cannot be used (missing or malformed ``.txt``, unreadable media,
@@ -193,6 +204,26 @@ def choose_valid_speakers(
     return chosen
 
 
+def choose_valid_clips(
+    utts: Iterable[Utterance], fraction: float, max_utts: int
+) -> List[str]:
+    """AV-HuBERT-style validation: a deterministic uniform sample of trainval clips.
+
+    Returns:
+        recording ids: the trainval recordings with the smallest SHA-1 of
+        their id, ``round(fraction * count)`` of them (at least 1 when
+        ``fraction > 0``), at most ``max_utts``, never all of them.
+    """
+    recs = sorted({u.rec for u in utts if u.split == "trainval"})
+    if len(recs) < 2 or fraction <= 0 or max_utts <= 0:
+        return []
+    target = min(max_utts, max(1, int(round(fraction * len(recs)))), len(recs) - 1)
+    return sorted(recs, key=lambda r: hashlib.sha1(r.encode()).hexdigest())[:target]
+
+
+VALID_MODES = ("clips", "speakers")
+
+
 def _to_datadir(utts: List[Utterance], media: Dict[str, Path]) -> DataDir:
     d = DataDir()
     segmented = any(u.segmented for u in utts)
@@ -219,6 +250,7 @@ def prepare_lrs3(
     set_names: Tuple[str, str, str] = ("train", "valid", "test"),
     nj: int = 4,
     progress: bool = True,
+    valid_mode: str = "clips",
 ) -> Dict[str, int]:
     """Write the train/valid/test data directories (see module doc).
 
@@ -226,7 +258,7 @@ def prepare_lrs3(
         root: LRS3 root holding ``pretrain/``, ``trainval/``, ``test/``.
         out: parent of the data directories (e.g. ``data``).
         valid_list: validation id list (AV-HuBERT's ``lrs3-valid.id``); None:
-            speaker-disjoint subset.
+            chosen by ``valid_mode``.
         valid_fraction: share of trainval utterances in the automatic validation set.
         valid_max_utts: cap of the automatic validation set.
         max_duration: pretrain clips longer than this (s) are segmented.
@@ -235,12 +267,16 @@ def prepare_lrs3(
         set_names: names of the train, validation and test sets.
         nj: threads reading transcripts and media headers.
         progress: show a progress bar.
+        valid_mode: without ``valid_list``: ``clips`` (AV-HuBERT's rule) or
+            ``speakers`` (speaker-disjoint; see the module doc).
 
     Returns:
         utterance counts per set and the number of failed clips.
     """
     from tqdm import tqdm
 
+    if valid_mode not in VALID_MODES:
+        raise ValueError(f"valid_mode must be one of {VALID_MODES}, got {valid_mode!r}")
     clips = scan_corpus(root, splits)
     media = {c.rec: c.media for c in clips}
     results: Dict[str, Tuple[List[Utterance], Optional[str]]] = {}
@@ -271,6 +307,10 @@ def prepare_lrs3(
                 len(valid_recs),
                 sorted(unknown)[0],
             )
+        is_valid = lambda u: u.rec in valid_recs  # noqa: E731
+        excluded = is_valid
+    elif valid_mode == "clips":
+        valid_recs = set(choose_valid_clips(utts, valid_fraction, valid_max_utts))
         is_valid = lambda u: u.rec in valid_recs  # noqa: E731
         excluded = is_valid
     else:

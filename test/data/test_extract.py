@@ -18,7 +18,13 @@ def micro_data(micro_corpus, tmp_path_factory):
     """data/{train,valid,test} of the micro corpus, pretrain cut into <= 3 s pieces."""
     out = tmp_path_factory.mktemp("data")
     counts = prepare_lrs3(
-        micro_corpus, out, max_duration=3.0, valid_fraction=0.5, progress=False, nj=1
+        micro_corpus,
+        out,
+        max_duration=3.0,
+        valid_fraction=0.5,
+        progress=False,
+        nj=1,
+        valid_mode="speakers",
     )
     assert counts["failed_clips"] == 0
     return out

@@ -9,6 +9,7 @@ import pytest
 from msrs.data.datadir import DataDir, read_kv
 from msrs.data.lrs3 import Transcript, Word, format_transcript
 from msrs.data.lrs3_prep import (
+    choose_valid_clips,
     choose_valid_speakers,
     prepare_lrs3,
     read_valid_list,
@@ -85,6 +86,7 @@ def test_prepare_with_automatic_speaker_disjoint_validation(lrs3, tmp_path):
         valid_fraction=0.3,
         nj=2,
         progress=False,
+        valid_mode="speakers",
     )
     train, valid, test = (
         DataDir.load(tmp_path / s) for s in ("train", "valid", "test")
@@ -153,6 +155,41 @@ def test_validation_is_deterministic():
     assert first == choose_valid_speakers(list(reversed(utts)), 0.2, 1200)
     assert len(first) == 1
     assert len(choose_valid_speakers(utts, 1.0, 1200)) == 4  # never every speaker
+
+
+def test_default_validation_is_avhubert_rule_a_uniform_sample_of_trainval_clips(
+    lrs3, tmp_path
+):
+    prepare_lrs3(lrs3, tmp_path, valid_fraction=0.4, nj=1, progress=False)
+    train, valid = (DataDir.load(tmp_path / s) for s in ("train", "valid"))
+    trainval = [u for u in {**train.text, **valid.text} if "_trainval_" in u]
+    assert valid.text and all("_trainval_" in u for u in valid.text)
+    assert len(valid.text) == round(0.4 * len(trainval))
+    assert not set(valid.text) & set(train.text)
+    # no speaker constraint: only the chosen clips leave train, the rest of
+    # their speakers' clips (pretrain included) stay
+    vspk = set(valid.utt2spk.values())
+    assert len(set(train.utt2spk.values()) & vspk) == len(vspk)
+    with pytest.raises(ValueError, match="valid_mode must be one of"):
+        prepare_lrs3(lrs3, tmp_path / "x", valid_mode="random", progress=False)
+
+
+def test_clip_sample_is_deterministic_and_capped():
+    from msrs.data.lrs3_prep import Utterance
+
+    utts = [
+        Utterance(f"{s}_trainval_{i}", f"{s}_trainval_{i}", s, "trainval", "A", 0, 1, False)
+        for s in ("a", "b", "c", "d")
+        for i in range(50)
+    ] + [Utterance("a_pretrain_1", "a_pretrain_1", "a", "pretrain", "A", 0, 1, False)]
+    first = choose_valid_clips(utts, 0.05, 1200)
+    assert first == choose_valid_clips(list(reversed(utts)), 0.05, 1200)
+    assert len(first) == 10 and all("_trainval_" in r for r in first)
+    assert len(choose_valid_clips(utts, 0.05, 3)) == 3  # at most valid_max_utts
+    assert len(choose_valid_clips(utts, 1.0, 1200)) == 199  # never every clip
+    assert choose_valid_clips(utts, 0.0, 1200) == []
+    # spread over speakers, not one speaker's block
+    assert len({r.split("_")[0] for r in first}) > 1
 
 
 def test_prepare_with_an_avhubert_valid_list(lrs3, tmp_path):

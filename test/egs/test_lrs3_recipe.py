@@ -57,6 +57,11 @@ def test_stages_1_to_3_on_an_lrs3_layout_tree(lrs3_tree, tmp_path):
         assert len(videos) == len((dump / "text").read_text().splitlines()) > 0
         assert (dump / "wav.scp").stat().st_size > 0
     assert len((rec / "data" / "test" / "text").read_text().splitlines()) == n_test
+    # stage 2 printed its disk-space estimate before starting
+    assert "stage 2 needs about" in proc.stdout and "(mp4 CRF 23)" in proc.stdout
+    # validation: trainval clips only (AV-HuBERT's rule), their speakers stay in train
+    valid_utts = (rec / "data" / "valid" / "text").read_text().split("\n")
+    assert all("_trainval_" in line for line in valid_utts if line)
     # pretrain and trainval clips both reach the training set
     train_keys = (rec / "dump" / "train" / "text").read_text()
     assert "pretrain" in train_keys and "trainval" in train_keys
@@ -68,7 +73,10 @@ def test_stages_1_to_3_on_an_lrs3_layout_tree(lrs3_tree, tmp_path):
     )
     uid, path = (rec / "dump" / "train" / "video.scp").read_text().split("\n")[0].split(maxsplit=1)
     path = Path(path) if Path(path).is_absolute() else rec / path
-    roi = np.load(path)
+    from msrs.data.roi_video import read_roi
+
+    assert path.suffix == ".mp4"  # the default: grey H.264 (docs/data.md, "ROI storage")
+    roi = read_roi(path)
     assert roi.shape[1:] == (96, 96) and roi.dtype == np.uint8, (roi.shape, roi.dtype)
     assert roi.shape[0] == int(frames_of[uid])
 

@@ -6,11 +6,13 @@
 set -euo pipefail
 
 valid_list=""           # validation ids (AV-HuBERT lrs3-valid.id); default: $LRS3_VALID_LIST from db.sh
+valid_mode=clips        # without a list: clips (AV-HuBERT's rule: 1,200 trainval clips drawn uniformly,
+                        # only they leave train) or speakers (speaker-disjoint; their pretrain clips leave too)
 max_duration=16         # seconds; longer pretrain clips are segmented (Auto-AVSR: 16)
 nj=4                    # threads reading transcripts and media headers
 prep_opts=""            # further msrs.bin.lrs3_data_prep options (e.g. "--seg_margin 0")
 
-help_message="Usage: local/data.sh [--valid_list FILE] [--max_duration 16] [--nj 4] [--prep_opts '...']"
+help_message="Usage: local/data.sh [--valid_list FILE] [--valid_mode clips|speakers] [--max_duration 16] [--nj 4] [--prep_opts '...']"
 
 . ./path.sh
 . ./db.sh
@@ -30,7 +32,7 @@ for split in pretrain trainval test; do
         exit 1
     fi
 done
-opts=()
+opts=(--valid_mode "${valid_mode}")
 if [ -n "${valid_list}" ]; then
     [ -f "${valid_list}" ] || { echo "local/data.sh: --valid_list ${valid_list}: no such file" >&2; exit 1; }
     opts+=(--valid_list "${valid_list}")

@@ -22,4 +22,4 @@ echo "local/data.sh: generating the ${preset} synthetic corpus in ${SYNTH_LRS3}"
 python3 -m msrs.bin.synth_corpus --out "${SYNTH_LRS3}" --preset "${preset}" \
     --grammar "${grammar}" --seed "${seed}" --nj "${nj}" --progress false ${synth_opts}
 python3 -m msrs.bin.lrs3_data_prep --lrs3 "${SYNTH_LRS3}" --out data \
-    --valid_fraction "${valid_fraction}" --progress false
+    --valid_fraction "${valid_fraction}" --valid_mode speakers --progress false
