@@ -20,6 +20,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "lib"))
 
 import msrs_jobs as mj  # noqa: E402
+from msrs_guard import Guard  # noqa: E402
 
 PROG = "run.pl"
 USAGE = """\
@@ -31,7 +32,10 @@ Each job writes LOGFILE (directories are created): the command line and start
 time first, then the job's stdout+stderr, then '# Ended (code N) ...' with the
 exit status and elapsed time.  Exit status: 0 if every job succeeded, else the
 job's status (single job) or 1 (several jobs), after naming the failed jobs
-and their logs.  All jobs run even if some fail.
+and their logs.  All jobs run even if some fail.  Jobs die with their runner
+and driver: a watchdog (utils/lib/msrs_guard.py) stops every running job when
+run.pl is killed (even with SIGKILL) or when a process named in
+MSRS_DRIVER_PID (set by egs/TEMPLATE/avsr.sh) is gone.
 
 Options (also --opt=value, and with dashes: --max-jobs-run):
   --max_jobs_run N  run at most N jobs at once (default: number of usable CPUs)
@@ -83,7 +87,8 @@ class GpuPool:
 class LocalRunner:
     """Runs ``msrs_jobs.Job`` objects with a concurrency limit."""
 
-    def __init__(self, jobs, max_running, threads, gpu_pool):
+    def __init__(self, jobs, max_running, threads, gpu_pool, guard=None):
+        self.guard = guard
         self.jobs = jobs
         self.max_running = max_running
         self.threads = threads
@@ -139,9 +144,13 @@ class LocalRunner:
                         start_new_session=True,
                     )
                     self.running[i] = proc
+                    if self.guard is not None:
+                        self.guard.add_group(proc.pid, job.log)
                 code = proc.wait()
                 with self.lock:
                     del self.running[i]
+                    if self.guard is not None:
+                        self.guard.remove_group(proc.pid)
                 if code < 0:
                     code = 128 - code
                 f.write(mj.footer(code, time.time() - start, self.threads))
@@ -213,7 +222,8 @@ def main(argv):
             )
 
     max_running = args.max_jobs_run or default_max_jobs()
-    runner = LocalRunner(jobs, max_running, args.num_threads, gpu_pool)
+    guard = Guard(PROG)
+    runner = LocalRunner(jobs, max_running, args.num_threads, gpu_pool, guard)
     received = []
 
     def on_signal(signum, _frame):
@@ -223,6 +233,7 @@ def main(argv):
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, on_signal)
     runner.run()
+    guard.close()
 
     failed = []
     for i, job in enumerate(jobs):

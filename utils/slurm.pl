@@ -22,6 +22,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "lib"))
 
 import msrs_jobs as mj  # noqa: E402
+from msrs_guard import Guard  # noqa: E402
 
 PROG = "slurm.pl"
 DEFAULT_CONFIG = "conf/slurm.conf"
@@ -35,7 +36,9 @@ script is written to <log dir>/q/<name>.sh and Slurm's own output goes to
 <log dir>/q/<name>-<jobid>_<task>.out.  slurm.pl polls squeue until the job
 has left the queue, reads each job's exit status from its log (sacct states
 are reported for jobs whose log has none) and exits non-zero, naming the failed
-jobs and their logs, if any job failed.  On SIGINT/SIGTERM it scancels the job.
+jobs and their logs, if any job failed.  On SIGINT/SIGTERM it scancels the job;
+a watchdog (utils/lib/msrs_guard.py) scancels it too when slurm.pl is killed
+(even with SIGKILL) or a process named in MSRS_DRIVER_PID is gone.
 
 Options (also --opt=value, and with dashes):
   --gpu N           --gres=gpu:N (per node); selects gpu_partition (see config)
@@ -315,6 +318,9 @@ def main(argv):
             file=sys.stderr,
         )
         return 1
+    global _GUARD
+    _GUARD = Guard(PROG)
+    _GUARD.add_slurm_job(jobid)
     print(
         f"{PROG}: submitted slurm job {jobid} ({len(jobs)} job(s), logs {args.log})",
         file=sys.stderr,
@@ -403,5 +409,13 @@ def main(argv):
     return 1
 
 
+_GUARD = None  # the watchdog that scancels the job if slurm.pl dies
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        rc = main(sys.argv[1:])
+    finally:
+        if _GUARD is not None:
+            _GUARD.close()
+    sys.exit(rc)
