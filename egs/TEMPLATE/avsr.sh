@@ -14,8 +14,12 @@
 #   10 report                       RESULTS.md + PNG plots
 #   11 pack                         model archive for msrs.bin.avsr_inference --model_archive
 #
-# A finished stage leaves a marker (.done.*) and is skipped on rerun unless --force true.
-# A failed stage stops the script and prints the log to read.
+# A finished stage leaves a marker (.done.*) and is skipped on rerun unless --force true;
+# stage 2 is marked done only when no utterance failed (a rerun retries just the failed ones).
+# A failed stage stops the script and prints the log to read (its last 30 lines).
+# Each output directory (extraction, statistics, training, decoding) is locked while a
+# stage writes it: a second run on the same directory stops at once, naming the holder.
+# The jobs (utils/run.pl, utils/slurm.pl) die with this driver (MSRS_DRIVER_PID).
 set -euo pipefail
 
 log() {
@@ -24,6 +28,7 @@ log() {
 }
 min() { local a b; a=$1; for b in "$@"; do [ "$b" -le "$a" ] && a=$b; done; echo "$a"; }
 SECONDS=0
+driver_cmd="$0 $*"      # for the lock files (before parse_options.sh consumes the options)
 
 # General
 stage=1                 # first stage to run
@@ -150,7 +155,35 @@ noise_opts() {
 # Stage bookkeeping: run_stage N NAME MARKER; the body follows when it returns 0.
 want() { [ "$1" -ge "${stage}" ] && [ "$1" -le "${stop_stage}" ]; }
 is_done() { [ "${force}" != true ] && [ -f "$1" ]; }
-fail() { log "stage $1 FAILED; see $2"; exit 1; }
+fail() {  # fail STAGE LOG: the log's path and, for a single file, its last 30 lines
+    if [ -f "$2" ]; then
+        log "stage $1 FAILED; last 30 lines of $2:"
+        tail -n 30 "$2" | sed 's/^/    /' >&2
+    fi
+    log "stage $1 FAILED; see $2"; exit 1
+}
+need() {  # need FILE STAGE WHAT: stop before a stage that reads a file another stage makes
+    [ -e "$1" ] || { log "ERROR: $1 not found: $3 is made by stage $2 (run --stage $2 first)"; exit 1; }
+}
+
+# Jobs die with their driver: utils/run.pl and utils/slurm.pl stop them when a pid here is gone.
+export MSRS_DRIVER_PID="${MSRS_DRIVER_PID:+${MSRS_DRIVER_PID} }$$"
+# lock_dir DIR: hold an exclusive lock on DIR/.lock until unlock_dir (or this driver exits);
+# when another run holds it, stop at once naming that run (pid, host, start time, command).
+lock_fd=""
+lock_dir() {
+    mkdir -p "$1"
+    exec {lock_fd}>>"$1/.lock"
+    if ! flock -n "${lock_fd}"; then
+        local holder pid
+        holder=$(head -n 1 "$1/.lock" 2>/dev/null); pid=$(echo "${holder}" | awk '{print $2}')
+        [ -n "${pid}" ] && ! kill -0 "${pid}" 2>/dev/null && holder="${holder} (that driver is gone; its jobs still run)"
+        log "ERROR: $1 is in use by another run: ${holder:-unknown process}. Wait for it or stop it; this run does nothing."
+        exit 3
+    fi
+    echo "pid $$ on $(hostname) since $(date '+%Y-%m-%dT%H:%M:%S'): ${driver_cmd}" > "$1/.lock"
+}
+unlock_dir() { [ -z "${lock_fd}" ] || exec {lock_fd}>&-; lock_fd=""; }
 
 all_sets="${train_set} ${valid_set} ${test_sets}"
 
@@ -181,19 +214,38 @@ if want 2; then
             log "stage 2: ${out} already extracted"; continue
         fi
         log "stage 2: mouth ROIs and 16 kHz audio for data/${s} -> ${out} (${nj} jobs)"
+        lock_dir "${out}"
         mkdir -p "${out}/log"
+        rm -f "${dumpdir}/${s}/.done.stage3"  # the dump may change: refilter it
         _nj=$(min "${nj}" "$(wc -l < "data/${s}/text")")
+        # Test utterances are never dropped for want of a face: centre crop, with a warning.
+        case " ${test_sets} " in *" ${s} "*) _fallback=centre_crop ;; *) _fallback=none ;; esac
         # shellcheck disable=SC2086
         ${train_cmd} JOB=1:"${_nj}" "${out}/log/extract_roi.JOB.log" \
             ${python} -m msrs.bin.extract_roi --data "data/${s}" --out "${out}" \
-                --job JOB --num_jobs "${_nj}" ${roi_opts} \
+                --job JOB --num_jobs "${_nj}" --no_face_fallback "${_fallback}" ${roi_opts} \
             || fail 2 "${out}/log/extract_roi.*.log"
         ${python} -m msrs.bin.extract_roi --data "data/${s}" --out "${out}" --merge \
             > "${out}/log/merge.log" 2>&1 || fail 2 "${out}/log/merge.log"
-        if [ -s "${out}/failures.txt" ]; then
-            log "stage 2: $(wc -l < "${out}/failures.txt") utterance(s) of ${s} failed; reasons in ${out}/failures.txt"
+        _total=$(wc -l < "data/${s}/text"); _ok=$(wc -l < "${out}/text")
+        if [ "${_ok}" -eq 0 ]; then
+            log "stage 2 FAILED: every one of the ${_total} utterance(s) of ${s} failed; the first reasons (${out}/failures.txt):"
+            head -n 5 "${out}/failures.txt" | sed 's/^/    /' >&2
+            exit 1
         fi
-        touch "${out}/.done.stage2"
+        if [ -s "${out}/no_face_fallbacks.txt" ]; then
+            log "stage 2: WARNING: $(wc -l < "${out}/no_face_fallbacks.txt") test utterance(s) of ${s} had no face; centre crops used (${out}/no_face_fallbacks.txt)"
+        fi
+        if [ -s "${out}/landmark_fallbacks.txt" ]; then
+            log "stage 2: $(wc -l < "${out}/landmark_fallbacks.txt") recording(s) of ${s} had no landmark file; the face detector ran on them (${out}/landmark_fallbacks.txt)"
+        fi
+        if [ -s "${out}/failures.txt" ]; then
+            log "stage 2: ${_ok} of ${_total} utterance(s) of ${s} extracted; $(wc -l < "${out}/failures.txt") failed" \
+                "(reasons in ${out}/failures.txt, first: $(head -n 1 "${out}/failures.txt")); not marked done: a rerun retries only those"
+        else
+            touch "${out}/.done.stage2"
+        fi
+        unlock_dir
     done
 fi
 
@@ -210,6 +262,9 @@ if want 3; then
             ${python} -m msrs.bin.subset_data --src "${src}" --dst "${dst}" --drop_empty_text false \
                 || fail 3 "the output above"
         fi
+        log "stage 3: ${s}: $(wc -l < "${dst}/text") of $(wc -l < "data/${s}/text") utterances of data/${s} kept" \
+            "($(wc -l < "${src}/failures.txt" 2>/dev/null || echo 0) failed extraction, $(( $(wc -l < "${src}/text") - $(wc -l < "${dst}/text") )) filtered)"
+        [ "${s}" != "${train_set}" ] || rm -f "${train_dump}/.done.stage3"
         touch "${dst}/.done.stage3"
     done
     if [ -n "${train_subset}" ] && ! is_done "${train_dump}/.done.stage3"; then
@@ -238,7 +293,8 @@ if want 5 && [ "${use_lm}" = true ]; then
         log "stage 5: language model ${lm_exp} exists"
     else
         log "stage 5: language model on ${train_dump}/text -> ${lm_exp}"
-        mkdir -p "${lm_exp}"
+        need "${token_list}" 4 "the token list"
+        lock_dir "${lm_exp}"
         # Shape files for ESPnet's batch samplers: words per sentence (+1 for <sos/eos>).
         awk '{print $1, NF}' "${train_dump}/text" > "${lm_exp}/train_shape"
         awk '{print $1, NF}' "${dumpdir}/${valid_set}/text" > "${lm_exp}/valid_shape"
@@ -252,6 +308,7 @@ if want 5 && [ "${use_lm}" = true ]; then
                 --output_dir "${lm_exp}" ${lm_config:+--config "${lm_config}"} ${lm_args} \
             || fail 5 "${lm_exp}/train.log"
         touch "${lm_exp}/.done.stage5"
+        unlock_dir
     fi
 fi
 
@@ -260,6 +317,9 @@ if want 6; then
         log "stage 6: statistics ${stats_dir} exist"
     else
         log "stage 6: statistics for batching -> ${stats_dir}"
+        need "${token_list}" 4 "the token list"
+        need "${train_dump}/text" 3 "the filtered training data"
+        lock_dir "${stats_dir}"
         mkdir -p "${stats_dir}/log"
         # shellcheck disable=SC2046,SC2086
         ${train_cmd} "${stats_dir}/log/stats.log" \
@@ -279,6 +339,7 @@ if want 6; then
                 > "${stats_dir}/${s}/text_shape.${token_type}"
         done
         touch "${stats_dir}/.done.stage6"
+        unlock_dir
     fi
 fi
 
@@ -287,7 +348,9 @@ if want 7; then
         log "stage 7: ${asr_exp} already trained"
     else
         log "stage 7: training ${modality} model -> ${asr_exp} (log: ${asr_exp}/train.log)"
-        mkdir -p "${asr_exp}"
+        need "${token_list}" 4 "the token list"
+        need "${stats_dir}/train/text_shape.${token_type}" 6 "the shape files"
+        lock_dir "${asr_exp}"
         # Keep the exact command so the run can be restarted by hand.
         echo "$0 $*  # stage 7 of ${modality} ${tag}" > "${asr_exp}/run.sh"
         # shellcheck disable=SC2046,SC2086
@@ -304,9 +367,11 @@ if want 7; then
                 $(shape_opts train train_) $(shape_opts valid valid_) \
                 $(noise_opts) \
                 --output_dir "${asr_exp}" ${train_config:+--config "${train_config}"} ${train_args} \
+                > "${asr_exp}/launch.log" 2>&1 \
             || fail 7 "${asr_exp}/train.log"
         [ -e "${asr_exp}/${inference_model}" ] || fail 7 "${asr_exp}/train.log (no ${inference_model})"
         touch "${asr_exp}/.done.stage7"
+        unlock_dir
     fi
 fi
 
@@ -333,6 +398,9 @@ if want 8; then
                 snr_opts="--snr ${cond#snr} --noise_file ${noise_file}"
             fi
             log "stage 8: decoding ${s} (${cond}) with ${asr_exp}/${inference_model} -> ${dir}"
+            need "${asr_exp}/${inference_model}" 7 "the trained model"
+            need "${asr_exp}/config.yaml" 7 "the training config"
+            lock_dir "${dir}"
             mkdir -p "${dir}/log" "${dir}/keys"
             key_file=${dumpdir}/${s}/text
             _nj=$(min "${inference_nj}" "$(wc -l < "${key_file}")")
@@ -355,7 +423,15 @@ if want 8; then
                     [ -f "${dir}/out.${n}/1best_recog/${f}" ] && cat "${dir}/out.${n}/1best_recog/${f}"
                 done | LC_ALL=C sort -k1,1 > "${dir}/1best_recog/${f}"
             done
+            for n in $(seq "${_nj}"); do cat "${dir}/out.${n}/failed_utts.txt" 2>/dev/null || true; done \
+                | LC_ALL=C sort -k1,1 > "${dir}/failed_utts.txt"
+            _msg="stage 8: ${s} (${cond}): $(wc -l < "${dir}/1best_recog/text") hypotheses for the $(wc -l < "data/${s}/text") reference utterances of data/${s}"
+            if [ -s "${dir}/failed_utts.txt" ]; then
+                _msg="${_msg}; WARNING: $(wc -l < "${dir}/failed_utts.txt") failed at decode time (${dir}/failed_utts.txt, first: $(head -n 1 "${dir}/failed_utts.txt"))"
+            fi
+            log "${_msg}"
             touch "${dir}/.done.stage8"
+            unlock_dir
         done
     done
 fi
@@ -365,10 +441,12 @@ if want 9; then
         for cond in ${conditions}; do
             dir=$(decode_dir "${s}" "${cond}")
             [ -f "${dir}/1best_recog/text" ] || continue
-            log "stage 9: scoring ${dir}"
-            ${python} -m msrs.bin.score --ref "${dumpdir}/${s}/text" --utt2spk "${dumpdir}/${s}/utt2spk" \
+            # The full reference (before any dump filtering): a missing hypothesis is all deletions.
+            log "stage 9: scoring ${dir} against data/${s}/text"
+            ${python} -m msrs.bin.score --ref "data/${s}/text" --utt2spk "data/${s}/utt2spk" \
                 --hyp "${dir}/1best_recog/text" --out "${dir}/score" --name "${modality}_${tag}/${s}/${cond}" \
                 > "${dir}/score.log" 2>&1 || fail 9 "${dir}/score.log"
+            grep -ho "scored [0-9]* of [0-9]* reference utterances.*" "${dir}/score.log" | sed "s|^|${s} ${cond}: |" || true
             grep -h "Sum/Avg" "${dir}"/score/result*.txt | sed "s|^|${s} ${cond}: |" || true
         done
     done
@@ -382,6 +460,7 @@ fi
 
 if want 11; then
     log "stage 11: packing ${asr_exp} -> ${asr_exp}/model.tar.gz"
+    need "${asr_exp}/${inference_model}" 7 "the trained model"
     lm_pack=""
     if [ "${use_lm}" = true ]; then
         lm_pack="--lm_config ${lm_exp}/config.yaml --lm_model ${lm_exp}/valid.loss.ave.pth"

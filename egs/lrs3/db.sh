@@ -17,7 +17,9 @@ LRS3_VALID_LIST=${LRS3_VALID_LIST:-}
 # Precomputed face landmarks (optional), e.g. Auto-AVSR's LRS3_landmarks.zip unpacked:
 # <dir>/<split>/<speaker>/<clip>.pkl, 68 iBUG points per frame.  Empty: the MediaPipe
 # face detector runs on every video (tools/models/mediapipe).  Recordings without a
-# landmark file fall back to the detector.
+# landmark file fall back to the detector and are listed in dump/raw/<set>/landmark_fallbacks.txt;
+# when more than 5 % of a job's recordings have none, stage 2 stops before extracting
+# (--roi_opts "... --max_missing_landmarks 0.2" to allow more).
 LRS3_LANDMARKS=${LRS3_LANDMARKS:-}
 
 # Babble noise wav for training augmentation (asr/avsr) and the noisy test conditions.

@@ -101,6 +101,14 @@ def get_parser() -> argparse.ArgumentParser:
         default=None,
         help="precomputed landmarks (<dir>/<split>/<spk>/<clip>.pkl, Auto-AVSR layout)",
     )
+    g.add_argument(
+        "--max_missing_landmarks",
+        type=float,
+        default=0.05,
+        help="with --landmarks_dir: stop before extracting when more than this "
+        "share of a job's recordings has no landmark file (the others fall back "
+        "to the detector and are listed in landmark_fallbacks.txt)",
+    )
     g = p.add_argument_group("output")
     g.add_argument(
         "--roi_format", default="npy", choices=["npy", "mp4"], help="ROI container"
@@ -164,6 +172,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
             roi_crf=args.roi_crf,
             min_frames=args.min_frames,
             landmarks_dir=args.landmarks_dir,
+            max_missing_landmarks=args.max_missing_landmarks,
         )
         if args.landmarks_dir and not Path(args.landmarks_dir).is_dir():
             return fail(f"--landmarks_dir {args.landmarks_dir}: directory not found")

@@ -39,7 +39,12 @@ from msrs.data.datadir import (
     read_kv,
     write_kv,
 )
-from msrs.data.landmarks import NoFaceError, load_landmarks
+from msrs.data.landmarks import (  # noqa: F401 (find_landmark_file re-exported)
+    NoFaceError,
+    check_landmark_coverage,
+    find_landmark_file,
+    load_landmarks,
+)
 from msrs.data.roi import MouthRoiExtractor, RoiConfig, Timers
 from msrs.data.roi_video import DEFAULT_ROI_CRF, encode_roi
 
@@ -63,9 +68,14 @@ class ExtractConfig:
             ``roi_video.DEFAULT_ROI_CRF``).
         min_frames: utterances with fewer video frames fail as too short
             (5 frames = 0.2 s; our choice).
-        landmarks_dir: precomputed landmarks (see :func:`find_landmark_file`);
-            utterances without a file fall back to the detector, or fail with
-            ``detector=none``.
+        landmarks_dir: precomputed landmarks (see
+            :func:`msrs.data.landmarks.find_landmark_file`); recordings
+            without a file fall back to the detector (listed in
+            ``landmark_fallbacks.txt``), or fail with ``detector=none``.
+        max_missing_landmarks: with ``landmarks_dir``, a job stops before
+            extracting when more than this share of its recordings has no
+            landmark file (a wrong root would otherwise cost hours of
+            detection unnoticed).
     """
 
     roi: RoiConfig = field(default_factory=RoiConfig)
@@ -73,8 +83,14 @@ class ExtractConfig:
     roi_crf: int = DEFAULT_ROI_CRF
     min_frames: int = 5
     landmarks_dir: Optional[str] = None
+    max_missing_landmarks: float = 0.05
 
     def __post_init__(self):
+        if not 0.0 <= self.max_missing_landmarks <= 1.0:
+            raise ValueError(
+                "--max_missing_landmarks must be in 0..1, "
+                f"got {self.max_missing_landmarks}"
+            )
         if self.roi_format not in ("npy", "mp4"):
             raise ValueError(
                 f"--roi_format must be npy or mp4, got {self.roi_format!r}"
@@ -83,25 +99,6 @@ class ExtractConfig:
 
 class UttFailure(Exception):
     """An utterance cannot be extracted; the message is the recorded reason."""
-
-
-def find_landmark_file(landmarks_dir: PathLike, media: PathLike) -> Optional[Path]:
-    """Landmark file of a recording, mirroring the corpus layout.
-
-    Tries ``<dir>/<split>/<speaker>/<clip>``, ``<dir>/<speaker>/<clip>`` and
-    ``<dir>/<clip>`` (the last 3, 2, 1 components of the media path) with the
-    suffixes ``.pkl`` and ``.npy``.  Auto-AVSR's ``LRS3_landmarks`` unpacks to
-    the first form.
-    """
-    parts = Path(media).with_suffix("").parts
-    for k in (3, 2, 1):
-        if len(parts) < k:
-            continue
-        for suffix in (".pkl", ".npy"):
-            cand = Path(landmarks_dir).joinpath(*parts[-k:]).with_suffix(suffix)
-            if cand.is_file():
-                return cand
-    return None
 
 
 def job_dir(out: PathLike, job: int, num_jobs: int) -> Path:
@@ -327,6 +324,19 @@ def run_job(
     mine = {u for r in recs for u in by_rec[r]}
     if job != 1:  # utterances without a recording are reported by job 1 only
         failed = {}
+    fallbacks: Dict[str, str] = {}
+    if config.landmarks_dir:
+        fallbacks = check_landmark_coverage(
+            config.landmarks_dir,
+            {r: data.video[r] for r in recs if r in data.video},
+            config.max_missing_landmarks,
+        )
+        if fallbacks and config.roi.detector != "none":
+            logger.warning(
+                "%d of %d recordings have no landmark file under %s; the face "
+                "detector runs on them (listed in landmark_fallbacks.txt)",
+                len(fallbacks), len(recs), config.landmarks_dir,
+            )
     frames: Dict[str, int] = {}
     timers = Timers()
     t_start = time.perf_counter()
@@ -388,11 +398,19 @@ def run_job(
     jdir.mkdir(parents=True, exist_ok=True)
     write_kv(jdir / "utt2num_frames", frames)
     write_kv(jdir / "failures.txt", {u: _one_line(r) for u, r in failed.items()})
+    if config.roi.detector != "none":
+        write_kv(jdir / "landmark_fallbacks.txt", fallbacks)
     atomic_write_text(jdir / "timing.json", json.dumps(timing, indent=1) + "\n")
     atomic_write_text(jdir / "done", json.dumps(asdict(config), default=str) + "\n")
     for utt, reason in sorted(failed.items()):
         logger.warning("%s: %s", utt, reason)
-    return {"job": job, "done": len(frames), "failed": len(failed), **timing}
+    return {
+        "job": job,
+        "done": len(frames),
+        "failed": len(failed),
+        "landmark_fallbacks": len(fallbacks) if config.roi.detector != "none" else 0,
+        **timing,
+    }
 
 
 def merge(
@@ -425,10 +443,13 @@ def merge(
             "rerun them (finished utterances are skipped), then merge"
         )
     formats = set()
+    fallbacks: Dict[str, str] = {}
     for j in range(1, num_jobs + 1):
         jdir = job_dir(out, j, num_jobs)
         frames.update({u: int(v) for u, v in read_kv(jdir / "utt2num_frames").items()})
         failed.update(read_kv(jdir / "failures.txt"))
+        if (jdir / "landmark_fallbacks.txt").is_file():
+            fallbacks.update(read_kv(jdir / "landmark_fallbacks.txt"))
         try:
             formats.add(json.loads((jdir / "done").read_text())["roi_format"])
         except (ValueError, KeyError):
@@ -455,10 +476,15 @@ def merge(
         dump.wav[u] = str(wav)
     dump.save(out)
     write_kv(out / "failures.txt", failed)
+    if fallbacks:
+        write_kv(out / "landmark_fallbacks.txt", fallbacks)
+    else:
+        (out / "landmark_fallbacks.txt").unlink(missing_ok=True)
     return {
         "utterances": len(frames),
         "failed": len(failed),
         "frames": sum(frames.values()),
+        "landmark_fallbacks": len(fallbacks),
     }
 
 

@@ -15,7 +15,7 @@ Tracks are ``float (T, 4, 2)`` pixel coordinates ``(x, y)``.
 
 import pickle
 from pathlib import Path
-from typing import List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -26,6 +26,66 @@ PathLike = Union[str, Path]
 
 class NoFaceError(ValueError):
     """No face (landmarks) in any frame of a sequence."""
+
+
+class LandmarkCoverageError(ValueError):
+    """Too many recordings have no precomputed landmark file."""
+
+
+def find_landmark_file(landmarks_dir: PathLike, media: PathLike) -> Optional[Path]:
+    """Landmark file of a recording, mirroring the corpus layout.
+
+    Tries ``<dir>/<split>/<speaker>/<clip>``, ``<dir>/<speaker>/<clip>`` and
+    ``<dir>/<clip>`` (the last 3, 2, 1 components of the media path) with the
+    suffixes ``.pkl`` and ``.npy``.  Auto-AVSR's ``LRS3_landmarks`` unpacks to
+    the first form.
+    """
+    parts = Path(media).with_suffix("").parts
+    for k in (3, 2, 1):
+        if len(parts) < k:
+            continue
+        for suffix in (".pkl", ".npy"):
+            cand = Path(landmarks_dir).joinpath(*parts[-k:]).with_suffix(suffix)
+            if cand.is_file():
+                return cand
+    return None
+
+
+def check_landmark_coverage(
+    landmarks_dir: PathLike, media: Dict[str, str], max_missing: float
+) -> Dict[str, str]:
+    """Recordings without a landmark file; raise if they are too many.
+
+    Args:
+        landmarks_dir: root of the precomputed landmarks.
+        media: recording id -> media path.
+        max_missing: largest tolerated share of recordings without a file
+            (0..1; the extraction falls back to the face detector for them).
+
+    Returns:
+        recording id -> media path of the recordings without a file.
+
+    Raises:
+        LandmarkCoverageError: more than ``max_missing`` of the recordings have
+            no file; the message gives the counts, one media path and where
+            its file was looked for.
+    """
+    missing = {
+        r: str(m) for r, m in media.items() if find_landmark_file(landmarks_dir, m) is None
+    }
+    if media and len(missing) > max_missing * len(media):
+        rec, path = sorted(missing.items())[0]
+        tail = Path(path).with_suffix("").parts[-3:]
+        raise LandmarkCoverageError(
+            f"--landmarks_dir {landmarks_dir}: no landmark file for {len(missing)} of "
+            f"{len(media)} recordings ({100 * len(missing) / len(media):.1f}%, more "
+            f"than --max_missing_landmarks {max_missing:g}); e.g. {rec} ({path}) "
+            f"was looked up as {Path(landmarks_dir).joinpath(*tail)}.pkl|.npy and "
+            "shorter forms.  Is it the root of the unpacked landmarks (holding "
+            "pretrain/ trainval/ test/)?  Raise --max_missing_landmarks to let "
+            "the face detector fill in."
+        )
+    return missing
 
 
 def to_keypoints(points: np.ndarray) -> np.ndarray:

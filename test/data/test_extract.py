@@ -189,9 +189,12 @@ def test_precomputed_landmarks_and_mp4_rois(
         assert np.array_equal(roi, expected)
         # and they centre the lips: darker than the cheeks
         assert roi[:, 40:56, 30:66].mean() < roi[:, 40:56, :12].mean() - 15
-    # a missing landmark file without a detector is a recorded failure
+    # a missing landmark file without a detector is a recorded failure (when
+    # the share of missing files is tolerated)
     cfg_missing = ExtractConfig(
-        roi=RoiConfig(detector="none"), landmarks_dir=str(tmp_path)
+        roi=RoiConfig(detector="none"),
+        landmarks_dir=str(tmp_path),
+        max_missing_landmarks=1.0,
     )
     result = extract(
         micro_data / "test", tmp_path / "nolm", cfg_missing, progress=False
@@ -223,3 +226,31 @@ def test_dumps_load_through_the_avsr_task_loaders(test_dump):
         assert 0 <= item["video"].min() and item["video"].max() <= 255
         assert item["speech"].shape == (640 * t,) and item["speech"].dtype == np.float32
         assert uid == utt
+
+
+def test_missing_landmark_files_are_counted_and_too_many_stop_the_job(
+    micro_corpus, micro_data, tmp_path
+):
+    import shutil
+
+    from msrs.data.landmarks import LandmarkCoverageError
+
+    test_set = DataDir.load(micro_data / "test")
+    lm = tmp_path / "landmarks"
+    shutil.copytree(micro_corpus / "landmarks", lm)
+    rec, media = sorted(test_set.video.items())[0]
+    find_landmark_file(lm, media).unlink()
+    # 1 of the 2 recordings lacks a file: 50% > the 5% default stops before any work
+    with pytest.raises(LandmarkCoverageError, match=r"no landmark file for 1 of 2 recordings \(50.0%"):
+        extract(micro_data / "test", tmp_path / "a", ExtractConfig(roi=FAST, landmarks_dir=str(lm)), progress=False)
+    assert not list((tmp_path / "a").glob("data/*/*"))
+    # a wrong root: every recording is missing, the message says where it looked
+    with pytest.raises(LandmarkCoverageError, match="2 of 2 recordings.*looked up as"):
+        extract(micro_data / "test", tmp_path / "b", ExtractConfig(roi=FAST, landmarks_dir=str(tmp_path)), progress=False)
+    # tolerated: the detector fills in, and the fallback is counted and listed
+    cfg = ExtractConfig(roi=FAST, landmarks_dir=str(lm), max_missing_landmarks=0.5)
+    result = extract(micro_data / "test", tmp_path / "c", cfg, progress=False)
+    assert result["failed"] == 0 and result["landmark_fallbacks"] == 1
+    assert read_kv(tmp_path / "c" / "landmark_fallbacks.txt") == {rec: media}
+    with pytest.raises(ValueError, match="--max_missing_landmarks must be in 0..1"):
+        ExtractConfig(max_missing_landmarks=5)
