@@ -72,6 +72,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
         logging.error("%s", e)
         return 1
     w, c = s["word"], s["char"]
+    logging.log(logging.WARNING if s["n_missing"] else logging.INFO, "%s: %s", s["name"], s["scored"])
     logging.info(
         "%s: WER %.2f%% (%d/%d words), CER %.2f%% (%d/%d chars), %d utts -> %s",
         s["name"],

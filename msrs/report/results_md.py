@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
+from msrs.report.data_counts import data_counts_table
 from msrs.report.environment import collect_environment
 from msrs.report.experiments import (
     DecodeResult,
@@ -76,6 +77,32 @@ def metric_tables(decodes: Sequence[DecodeResult], key: str) -> List[str]:
             [f"`{model}`", cond]
             + [f"{vals[s]:.2f}" if s in vals else "–" for s in cols]
         )
+    return _table(
+        ["model", "condition"] + [_snr_label(s) for s in cols], rows, n_left=2
+    )
+
+
+def scored_table(decodes: Sequence[DecodeResult]) -> List[str]:
+    """``scored N of M`` reference utterances per model, condition and SNR.
+
+    ``M`` is the full reference (``data/<test>/text``); the ``M - N``
+    utterances without a hypothesis counted as all deletions in the WER.
+    """
+    snrs = sorted({d.snr for d in decodes if d.snr is not None}, reverse=True)
+    cols: List[Optional[float]] = [None] + snrs
+    cells: Dict[Tuple[str, str], Dict[Optional[float], str]] = {}
+    for d in decodes:
+        m = d.scores.get("n_utts")
+        if not isinstance(m, int):
+            continue
+        n = d.scores.get("n_scored", m - int(d.scores.get("n_missing", 0) or 0))
+        cells.setdefault((d.model, d.condition), {})[d.snr] = (
+            f"{n} of {m}" if n == m else f"**{n} of {m}**"
+        )
+    rows = [
+        [f"`{model}`", cond] + [vals.get(s, "–") for s in cols]
+        for (model, cond), vals in sorted(cells.items())
+    ]
     return _table(
         ["model", "condition"] + [_snr_label(s) for s in cols], rows, n_left=2
     )
@@ -236,7 +263,17 @@ def write_report(
     # ---- WER / CER
     lines += ["## Word error rate (%)", ""]
     if decodes:
-        lines += metric_tables(decodes, "wer") + ["", "## Character error rate (%)", ""]
+        lines += metric_tables(decodes, "wer") + [""]
+        lines += [
+            "Scored reference utterances (a test utterance without hypothesis "
+            "counts as all deletions; **bold**: some are missing):",
+            "",
+        ]
+        lines += scored_table(decodes) + [""]
+        counts = data_counts_table(base)
+        if counts:
+            lines += ["Utterances per data set (stage 1 -> 2 -> 3):", ""] + counts + [""]
+        lines += ["## Character error rate (%)", ""]
         lines += metric_tables(decodes, "cer") + [""]
         series: Dict[str, Dict[Optional[float], float]] = {}
         for d in decodes:

@@ -12,7 +12,8 @@ Outputs in ``out_dir``:
        "word": {"n_snt", "n_ref", "n_hyp", "corr", "sub", "del", "ins", "err",
                 "snt_err", "rates": {"corr", "sub", "del", "ins", "err", "snt_err"}},
        "char": {... same ...},
-       "n_missing": 0, "missing": [...], "units": "percent"}
+       "n_missing": 0, "missing": [...], "n_scored": N, "units": "percent",
+       "scored": "scored N of M reference utterances"}
 
 Rules: reference utterances without a hypothesis line are scored as all
 deletions (warning naming them); hypothesis ids absent from the reference are
@@ -40,6 +41,14 @@ def _named(ids: List[str]) -> str:
     shown = ", ".join(ids[:_MAX_NAMED])
     more = f" ... (+{len(ids) - _MAX_NAMED} more)" if len(ids) > _MAX_NAMED else ""
     return shown + more
+
+
+def scored_line(n_scored: int, n_ref: int) -> str:
+    """``scored N of M reference utterances`` (+ how the rest counted)."""
+    line = f"scored {n_scored} of {n_ref} reference utterances"
+    if n_scored < n_ref:
+        line += f" ({n_ref - n_scored} without hypothesis counted as all deletions)"
+    return line
 
 
 def align_texts(
@@ -134,6 +143,7 @@ def score(
         "Hypothesis": str(hyp_path),
         "Utterances": str(len(ref)),
         "Missing hypotheses": str(len(missing)),
+        "Scored": scored_line(len(ref) - len(missing), len(ref)),
     }
     if token == "both":
         files = {"word": out_dir / "result.wrd.txt", "char": out_dir / "result.chr.txt"}
@@ -165,6 +175,8 @@ def score(
         "char": totals["char"].to_dict(),
         "n_missing": len(missing),
         "missing": missing,
+        "n_scored": len(ref) - len(missing),
+        "scored": scored_line(len(ref) - len(missing), len(ref)),
         "units": "percent",
         "result_files": {u: p.name for u, p in files.items()},
     }

@@ -45,3 +45,25 @@ def test_empty_exp_still_writes_a_report(tmp_path):
     md = (tmp_path / "RESULTS.md").read_text()
     assert "No scores.json" in md and "No training directory" in md
     assert info["plots"] == [] and info["runs"] == []
+
+
+def test_wer_section_states_scored_of_total_and_data_counts(fake_exp, tmp_path):
+    """Issue 13, failure 4: RESULTS.md shows per condition how many reference
+    utterances were scored, and per set how many survived stages 1-3."""
+    import json
+
+    sj = fake_exp / "avsr_msrs" / "decode_beam10_test_snr0" / "scores.json"
+    s = json.loads(sj.read_text())
+    s.update(n_scored=7, n_missing=3)
+    sj.write_text(json.dumps(s))
+    rec = fake_exp.parent
+    for d, n in (("data/test", 10), ("dump/raw/test", 9), ("dump/test", 9), ("data/train", 5)):
+        (rec / d).mkdir(parents=True)
+        (rec / d / "text").write_text("".join(f"u{i} A\n" for i in range(n)))
+    (rec / "dump/raw/test/failures.txt").write_text("u9 no audio stream\n")
+    out = rec / "RESULTS.md"
+    write_report(fake_exp, out, tmp_path / "plots", command="c")
+    wer = out.read_text().split("## Word error rate (%)", 1)[1].split("\n## ", 1)[0]
+    assert "| `avsr_msrs` | beam10_test | 10 of 10 | 10 of 10 | **7 of 10** | 10 of 10 |" in wer
+    assert "| test | 10 | 9 | 1 | 9 |" in wer
+    assert "| train | 5 | – | – | – |" in wer

@@ -92,3 +92,21 @@ def test_per_speaker_rows_with_utt2spk(tmp_path, files):
     score(ref, hyp, tmp_path / "o", token="word", utt2spk_path=u2s)
     text = (tmp_path / "o" / "result.txt").read_text()
     assert "| s1 " in text and "| s2 " in text
+
+
+def test_scored_n_of_m_in_scores_json_result_and_log(tmp_path, files, caplog):
+    """Issue 13, failure 4: the score states how many reference utterances
+    had a hypothesis; the missing one counts as deletions."""
+    from msrs.bin import score as score_cli
+
+    ref, hyp = files
+    with caplog.at_level(logging.INFO):
+        rc = score_cli.main(["--ref", str(ref), "--hyp", str(hyp), "--out", str(tmp_path / "o")])
+    assert rc == 0
+    line = "scored 3 of 4 reference utterances (1 without hypothesis counted as all deletions)"
+    assert line in caplog.text
+    out = json.loads((tmp_path / "o" / "scores.json").read_text())
+    assert out["scored"] == line and out["n_scored"] == 3
+    assert f"Scored: {line}" in (tmp_path / "o" / "result.wrd.txt").read_text()
+    full = _write(tmp_path / "hyp_full", ["s1_a X", "s1_b X", "s2_c", "s2_d X"])
+    assert score(ref, full, tmp_path / "f")["scored"] == "scored 4 of 4 reference utterances"
