@@ -109,6 +109,14 @@ def get_parser() -> argparse.ArgumentParser:
         "share of a job's recordings has no landmark file (the others fall back "
         "to the detector and are listed in landmark_fallbacks.txt)",
     )
+    g.add_argument(
+        "--no_face_fallback",
+        default="none",
+        choices=["none", "centre_crop"],
+        help="utterances with no face in any frame: fail (none) or get a centre crop "
+        "with a warning (centre_crop; listed in no_face_fallbacks.txt); avsr.sh uses "
+        "centre_crop for test sets, which are always scored whole",
+    )
     g = p.add_argument_group("output")
     g.add_argument(
         "--roi_format", default="npy", choices=["npy", "mp4"], help="ROI container"
@@ -173,6 +181,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
             min_frames=args.min_frames,
             landmarks_dir=args.landmarks_dir,
             max_missing_landmarks=args.max_missing_landmarks,
+            no_face_fallback=args.no_face_fallback,
         )
         if args.landmarks_dir and not Path(args.landmarks_dir).is_dir():
             return fail(f"--landmarks_dir {args.landmarks_dir}: directory not found")

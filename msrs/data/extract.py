@@ -76,6 +76,10 @@ class ExtractConfig:
             extracting when more than this share of its recordings has no
             landmark file (a wrong root would otherwise cost hours of
             detection unnoticed).
+        no_face_fallback: ``none`` (an utterance without a face in any frame
+            fails) or ``centre_crop`` (it gets a centre crop of the frames, with
+            a warning, and is listed in ``no_face_fallbacks.txt``; stage 2 uses
+            it for test sets, which must be scored whole).
     """
 
     roi: RoiConfig = field(default_factory=RoiConfig)
@@ -84,8 +88,13 @@ class ExtractConfig:
     min_frames: int = 5
     landmarks_dir: Optional[str] = None
     max_missing_landmarks: float = 0.05
+    no_face_fallback: str = "none"
 
     def __post_init__(self):
+        if self.no_face_fallback not in ("none", "centre_crop"):
+            raise ValueError(
+                f"no_face_fallback must be none or centre_crop, got {self.no_face_fallback!r}"
+            )
         if not 0.0 <= self.max_missing_landmarks <= 1.0:
             raise ValueError(
                 "--max_missing_landmarks must be in 0..1, "
@@ -148,6 +157,8 @@ class _RecordingProcessor:
         self.config = config
         self.ex = extractor
         self.timers = extractor.timers
+        self.video = ""
+        self.no_face: Dict[str, str] = {}  # utt -> reason, centre crop used
 
     def run(
         self, rec: str, video: str, wav: str, utts: List[_Pending]
@@ -155,6 +166,7 @@ class _RecordingProcessor:
         done: Dict[str, int] = {}
         failed: Dict[str, str] = {}
         cfg = self.config
+        self.video = video
         landmarks = None
         use_detector = cfg.roi.detector != "none"
         if cfg.landmarks_dir:
@@ -249,7 +261,11 @@ class _RecordingProcessor:
                 try:
                     roi = self.ex.crop(p.gray, p.track)
                 except NoFaceError as e:
-                    raise UttFailure(f"{e}") from None
+                    if cfg.no_face_fallback != "centre_crop":
+                        raise UttFailure(f"{self.video}: {e}") from None
+                    roi = self.ex.crop_aligned(p.gray)
+                    self.no_face[p.utt] = _one_line(f"{self.video}: {e}; centre crop used")
+                    logger.warning("%s: %s", p.utt, self.no_face[p.utt])
             a0 = p.f0 * SAMPLES_PER_FRAME
             seg = audio[a0 : a0 + t * SAMPLES_PER_FRAME]
             if len(seg) < t * SAMPLES_PER_FRAME:
@@ -400,6 +416,11 @@ def run_job(
     write_kv(jdir / "failures.txt", {u: _one_line(r) for u, r in failed.items()})
     if config.roi.detector != "none":
         write_kv(jdir / "landmark_fallbacks.txt", fallbacks)
+    # centre-crop fallbacks of this run and of earlier runs (their outputs were skipped)
+    nf_path = jdir / "no_face_fallbacks.txt"
+    no_face = read_kv(nf_path) if nf_path.is_file() else {}
+    no_face = {u: r for u, r in {**no_face, **proc.no_face}.items() if u in frames}
+    write_kv(nf_path, no_face)
     atomic_write_text(jdir / "timing.json", json.dumps(timing, indent=1) + "\n")
     atomic_write_text(jdir / "done", json.dumps(asdict(config), default=str) + "\n")
     for utt, reason in sorted(failed.items()):
@@ -444,12 +465,15 @@ def merge(
         )
     formats = set()
     fallbacks: Dict[str, str] = {}
+    no_face: Dict[str, str] = {}
     for j in range(1, num_jobs + 1):
         jdir = job_dir(out, j, num_jobs)
         frames.update({u: int(v) for u, v in read_kv(jdir / "utt2num_frames").items()})
         failed.update(read_kv(jdir / "failures.txt"))
         if (jdir / "landmark_fallbacks.txt").is_file():
             fallbacks.update(read_kv(jdir / "landmark_fallbacks.txt"))
+        if (jdir / "no_face_fallbacks.txt").is_file():
+            no_face.update(read_kv(jdir / "no_face_fallbacks.txt"))
         try:
             formats.add(json.loads((jdir / "done").read_text())["roi_format"])
         except (ValueError, KeyError):
@@ -480,6 +504,11 @@ def merge(
         write_kv(out / "landmark_fallbacks.txt", fallbacks)
     else:
         (out / "landmark_fallbacks.txt").unlink(missing_ok=True)
+    no_face = {u: r for u, r in no_face.items() if u in frames}
+    if no_face:
+        write_kv(out / "no_face_fallbacks.txt", no_face)
+    else:
+        (out / "no_face_fallbacks.txt").unlink(missing_ok=True)
     return {
         "utterances": len(frames),
         "failed": len(failed),

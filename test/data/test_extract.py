@@ -130,6 +130,7 @@ def test_each_failure_is_recorded_and_the_rest_finishes(tmp_path, media):
         and "50002.mp4" in reasons["spkA_trainval_50002"]
     )
     assert "no face detected in any of 12 frames" in reasons["spkA_trainval_50003"]
+    assert "50003.mp4" in reasons["spkA_trainval_50003"]  # the file is named
     assert reasons["spkA_trainval_50004"].startswith("too short: 3 video frames")
     assert reasons["spkA_trainval_50005"] == "empty transcript"
     assert "50006.mp4" in reasons["spkA_trainval_50006"]
@@ -254,3 +255,27 @@ def test_missing_landmark_files_are_counted_and_too_many_stop_the_job(
     assert read_kv(tmp_path / "c" / "landmark_fallbacks.txt") == {rec: media}
     with pytest.raises(ValueError, match="--max_missing_landmarks must be in 0..1"):
         ExtractConfig(max_missing_landmarks=5)
+
+
+def test_no_face_fallback_gives_test_utterances_a_centre_crop(tmp_path, media, caplog):
+    """Issue 13, failure 4: a test utterance without a face is not dropped but
+    centre-cropped with a warning and listed; reruns keep the list."""
+    import logging
+
+    data = _broken_data(tmp_path, media)
+    out = tmp_path / "dump"
+    cfg = ExtractConfig(roi=FAST, no_face_fallback="centre_crop")
+    with caplog.at_level(logging.WARNING):
+        summary = run_job(data, out, 1, 1, cfg, progress=False)
+    assert summary["done"] == 2 and summary["failed"] == 5
+    assert "spkA_trainval_50003" in caplog.text and "centre crop used" in caplog.text
+    merge(data, out, 1)
+    roi = np.load(read_kv(out / "video.scp")["spkA_trainval_50003"])
+    assert roi.shape[0] == 12 and roi.dtype == np.uint8
+    listed = read_kv(out / "no_face_fallbacks.txt")
+    assert list(listed) == ["spkA_trainval_50003"] and "50003.mp4" in listed["spkA_trainval_50003"]
+    run_job(data, out, 1, 1, cfg, progress=False)  # rerun: output skipped, still listed
+    merge(data, out, 1)
+    assert list(read_kv(out / "no_face_fallbacks.txt")) == ["spkA_trainval_50003"]
+    with pytest.raises(ValueError, match="no_face_fallback"):
+        ExtractConfig(no_face_fallback="blur")
