@@ -66,6 +66,9 @@ lm_config=""
 lm_args=""
 lm_tag=""
 
+# Statistics
+stats_from_frames=true  # stage 6: shapes from utt2num_frames (false: collect-stats decodes every dump)
+
 # Training
 modality=vsr            # vsr | asr | avsr
 train_config=""
@@ -321,9 +324,15 @@ if want 6; then
         need "${train_dump}/text" 3 "the filtered training data"
         lock_dir "${stats_dir}"
         mkdir -p "${stats_dir}/log"
+        # shapes from the dumps' utt2num_frames, or ESPnet's collect-stats (reads every dump)
+        if [ "${stats_from_frames}" = true ]; then
+            _stats_tool="msrs.bin.avsr_shapes"
+        else
+            _stats_tool="msrs.bin.avsr_train --collect_stats true"
+        fi
         # shellcheck disable=SC2046,SC2086
         ${train_cmd} "${stats_dir}/log/stats.log" \
-            ${python} -m msrs.bin.avsr_train --collect_stats true --ngpu 0 \
+            ${python} -m ${_stats_tool} --ngpu 0 \
                 --modality "${modality}" \
                 --token_type "${token_type}" --token_list "${token_list}" --bpemodel "${bpemodel}" \
                 $(data_opts "${train_dump}" train_) $(data_opts "${dumpdir}/${valid_set}" valid_) \
