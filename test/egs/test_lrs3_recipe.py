@@ -57,6 +57,9 @@ def test_stages_1_to_3_on_an_lrs3_layout_tree(lrs3_tree, tmp_path):
         assert len(videos) == len((dump / "text").read_text().splitlines()) > 0
         assert (dump / "wav.scp").stat().st_size > 0
     assert len((rec / "data" / "test" / "text").read_text().splitlines()) == n_test
+    # stage 1 warns that this is not the standard test set (issue 13)
+    assert f"data/test has {n_test} utterances" in proc.stdout
+    assert "the standard LRS3 test set has 1,321 / 9,890" in proc.stdout
     # stage 2 printed its disk-space estimate before starting
     assert "stage 2 needs about" in proc.stdout and "(mp4 CRF 23)" in proc.stdout
     # validation: trainval clips only (AV-HuBERT's rule), their speakers stay in train

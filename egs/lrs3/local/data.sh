@@ -42,3 +42,19 @@ echo "local/data.sh: preparing data/{train,valid,test} from ${LRS3}"
 # shellcheck disable=SC2086
 python3 -m msrs.bin.lrs3_data_prep --lrs3 "${LRS3}" --out data \
     --max_duration "${max_duration}" --nj "${nj}" --progress false "${opts[@]}" ${prep_opts}
+
+# The standard LRS3 test set has 1,321 utterances and 9,890 words: a WER on any other
+# set (clips missing from the copy or dropped above) is not comparable with published ones.
+n_utt=$(wc -l < data/test/text)
+n_words=$(awk '{ n += NF - 1 } END { print n + 0 }' data/test/text)
+if [ "${n_utt}" -ne 1321 ] || [ "${n_words}" -ne 9890 ]; then
+    {
+        echo "##########################################################################"
+        echo "local/data.sh: WARNING: data/test has ${n_utt} utterances / ${n_words} words;"
+        echo "  the standard LRS3 test set has 1,321 / 9,890. WERs on this set are NOT"
+        echo "  comparable with published LRS3 results (check \$LRS3/test and the failures above)."
+        echo "##########################################################################"
+    } >&2
+else
+    echo "local/data.sh: data/test is the standard LRS3 test set (1,321 utterances, 9,890 words)"
+fi
