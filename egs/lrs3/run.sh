@@ -76,6 +76,8 @@ help_message="Usage: ./run.sh [--stage N] [--stop_stage M] [--modality vsr|asr|a
 . ./cmd.sh
 . ./db.sh
 . utils/parse_options.sh
+# Killing this script (even with kill -9) stops the jobs of every stage (utils/lib/msrs_guard.py).
+export MSRS_DRIVER_PID="${MSRS_DRIVER_PID:+${MSRS_DRIVER_PID} }$$"
 
 log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (run.sh) $*"; }
 max() { if [ "$1" -ge "$2" ]; then echo "$1"; else echo "$2"; fi; }

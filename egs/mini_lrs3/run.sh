@@ -47,6 +47,8 @@ help_message="Usage: ./run.sh [--stage N] [--stop_stage M] [--models 'vsr avsr']
 . ./cmd.sh
 . ./db.sh
 . utils/parse_options.sh
+# Killing this script (even with kill -9) stops the jobs of every stage (utils/lib/msrs_guard.py).
+export MSRS_DRIVER_PID="${MSRS_DRIVER_PID:+${MSRS_DRIVER_PID} }$$"
 
 for m in ${models}; do
     case "${m}" in vsr|asr|avsr) ;; *) echo "run.sh: --models takes vsr, asr, avsr; got '${m}'" >&2; exit 2;; esac
