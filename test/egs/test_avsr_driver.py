@@ -110,3 +110,20 @@ def test_stages_check_the_files_of_earlier_stages_up_front(rec):
     p = _avsr(rec, "--stage", "8", "--stop_stage", "8", "--modality", "vsr")
     assert p.returncode == 1
     assert "exp/vsr_train_vsr/valid.acc.ave.pth not found: the trained model is made by stage 7" in p.stdout
+
+
+@pytest.mark.slow
+def test_a_training_failure_prints_the_log_path_and_its_last_lines_only(rec):
+    tokens = rec / "data/token_list/char/tokens.txt"
+    tokens.parent.mkdir(parents=True)
+    tokens.write_text("<blank>\n<unk>\nA\n<sos/eos>\n")
+    shapes = rec / "exp/stats_vsr_char/train/text_shape.char"
+    shapes.parent.mkdir(parents=True)
+    shapes.write_text("u1 3,4\n")
+    p = _avsr(rec, "--stage", "7", "--stop_stage", "7", "--modality", "vsr", "--token_type", "char")
+    assert p.returncode == 1, p.stdout[-3000:]
+    log = "exp/vsr_train_vsr/train.log"
+    assert f"stage 7 FAILED; last 30 lines of {log}:" in p.stdout
+    assert f"stage 7 FAILED; see {log}" in p.stdout
+    assert "The last 1000 lines" not in p.stdout and len(p.stdout.splitlines()) < 40
+    assert "The last 1000 lines" in (rec / "exp/vsr_train_vsr/launch.log").read_text()
