@@ -191,7 +191,9 @@ unlock_dir() { [ -z "${lock_fd}" ] || exec {lock_fd}>&-; lock_fd=""; }
 all_sets="${train_set} ${valid_set} ${test_sets}"
 
 if want 1; then
-    if is_done data/.done.stage1; then
+    _have_sets=true  # the marker counts only while its sets exist (recipes with several splits)
+    for s in ${all_sets}; do [ -f "data/${s}/text" ] || _have_sets=false; done
+    if is_done data/.done.stage1 && [ "${_have_sets}" = true ]; then
         log "stage 1: data preparation already done (data/.done.stage1; --force true to redo)"
     else
         log "stage 1: data preparation (local/data.sh ${local_data_opts})"
@@ -474,9 +476,11 @@ if want 11; then
     if [ "${use_lm}" = true ]; then
         lm_pack="--lm_config ${lm_exp}/config.yaml --lm_model ${lm_exp}/valid.loss.ave.pth"
     fi
+    # The decoding config and the ROI options travel with the model (msrs.bin.transcribe).
     # shellcheck disable=SC2086
     ${python} -m msrs.bin.pack --config "${asr_exp}/config.yaml" \
         --model "${asr_exp}/${inference_model}" --out "${asr_exp}/model.tar.gz" ${lm_pack} \
+        ${inference_config:+--inference_config "${inference_config}"} --roi_opts "${roi_opts}" \
         || fail 11 "the output above"
 fi
 

@@ -117,6 +117,13 @@ def get_parser() -> argparse.ArgumentParser:
         "with a warning (centre_crop; listed in no_face_fallbacks.txt); avsr.sh uses "
         "centre_crop for test sets, which are always scored whole",
     )
+    g.add_argument(
+        "--resample_fps",
+        type=str2bool,
+        default=False,
+        help="resample videos that are not 25 fps to 25 fps (nearest earlier "
+        "frame; noted in the log) instead of failing them",
+    )
     g = p.add_argument_group("output")
     g.add_argument(
         "--roi_format", default="npy", choices=["npy", "mp4"], help="ROI container"
@@ -156,33 +163,41 @@ def _complete_job_sets(out: Path) -> List[int]:
     return [n for _, n in sorted(complete, reverse=True)]
 
 
+def build_config(args: argparse.Namespace):
+    """The :class:`msrs.data.extract.ExtractConfig` of parsed options."""
+    from msrs.data.extract import ExtractConfig
+    from msrs.data.roi import RoiConfig
+
+    return ExtractConfig(
+        roi=RoiConfig(
+            detector=args.detector,
+            face_models=tuple(args.face_models),
+            min_confidence=args.min_confidence,
+            detect_every=args.detect_every,
+            detect_max_side=args.detect_max_side,
+            smooth_margin=args.smooth_margin,
+            recenter=args.recenter,
+            crop_size=args.crop_size,
+            crop_scale=args.crop_scale,
+        ),
+        roi_format=args.roi_format,
+        roi_crf=args.roi_crf,
+        min_frames=args.min_frames,
+        landmarks_dir=args.landmarks_dir,
+        max_missing_landmarks=args.max_missing_landmarks,
+        no_face_fallback=args.no_face_fallback,
+        resample_fps=args.resample_fps,
+    )
+
+
 def main(cmd: Optional[List[str]] = None) -> int:
     args = get_parser().parse_args(cmd)
     setup_logging(args.log_level)
     from msrs.data.datadir import DataDirError
-    from msrs.data.extract import ExtractConfig, extract, merge, run_job
-    from msrs.data.roi import RoiConfig
+    from msrs.data.extract import extract, merge, run_job
 
     try:
-        config = ExtractConfig(
-            roi=RoiConfig(
-                detector=args.detector,
-                face_models=tuple(args.face_models),
-                min_confidence=args.min_confidence,
-                detect_every=args.detect_every,
-                detect_max_side=args.detect_max_side,
-                smooth_margin=args.smooth_margin,
-                recenter=args.recenter,
-                crop_size=args.crop_size,
-                crop_scale=args.crop_scale,
-            ),
-            roi_format=args.roi_format,
-            roi_crf=args.roi_crf,
-            min_frames=args.min_frames,
-            landmarks_dir=args.landmarks_dir,
-            max_missing_landmarks=args.max_missing_landmarks,
-            no_face_fallback=args.no_face_fallback,
-        )
+        config = build_config(args)
         if args.landmarks_dir and not Path(args.landmarks_dir).is_dir():
             return fail(f"--landmarks_dir {args.landmarks_dir}: directory not found")
         if args.merge:

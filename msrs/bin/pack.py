@@ -34,6 +34,16 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lm_config", default=None, help="optional LM config.yaml")
     parser.add_argument("--lm_model", default=None, help="optional LM checkpoint")
     parser.add_argument(
+        "--inference_config",
+        default=None,
+        help="decoding YAML of the recipe, kept as the archive's decoding settings",
+    )
+    parser.add_argument(
+        "--roi_opts",
+        default=None,
+        help="the stage-2 msrs.bin.extract_roi options, kept for msrs.bin.transcribe",
+    )
+    parser.add_argument(
         "--compresslevel", type=int, default=6, choices=range(1, 10), metavar="{1..9}"
     )
     return parser
@@ -54,6 +64,8 @@ def main(cmd: Optional[List[str]] = None) -> int:
             lm_train_config=args.lm_config,
             lm_file=args.lm_model,
             compresslevel=args.compresslevel,
+            inference_config=args.inference_config,
+            roi_opts=args.roi_opts,
         )
     except ArchiveError as e:
         logging.error("%s", e)

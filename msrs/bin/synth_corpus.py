@@ -73,6 +73,13 @@ def get_parser() -> argparse.ArgumentParser:
         choices=["grid", "template"],
         help=f"sentence grammar ({d.grammar})",
     )
+    p.add_argument(
+        "--layout",
+        default=None,
+        choices=["lrs3", "grid"],
+        help="lrs3: pretrain/ trainval/ test/ with .mp4 + .txt; grid: GRID's "
+        "s<N>/<id>.mpg + alignments/s<N>/<id>.align (needs --grammar grid)",
+    )
     for name in (
         "num_train_speakers",
         "num_test_speakers",

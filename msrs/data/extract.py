@@ -39,6 +39,7 @@ from msrs.data.datadir import (
     read_kv,
     write_kv,
 )
+from msrs.data.frame_rate import resample_list, resample_stream
 from msrs.data.landmarks import (  # noqa: F401 (find_landmark_file re-exported)
     NoFaceError,
     check_landmark_coverage,
@@ -80,6 +81,8 @@ class ExtractConfig:
             fails) or ``centre_crop`` (it gets a centre crop of the frames, with
             a warning, and is listed in ``no_face_fallbacks.txt``; stage 2 uses
             it for test sets, which must be scored whole).
+        resample_fps: videos not at 25 fps are resampled to 25 fps
+            (:mod:`msrs.data.frame_rate`, noted in the log) instead of failing.
     """
 
     roi: RoiConfig = field(default_factory=RoiConfig)
@@ -89,6 +92,7 @@ class ExtractConfig:
     landmarks_dir: Optional[str] = None
     max_missing_landmarks: float = 0.05
     no_face_fallback: str = "none"
+    resample_fps: bool = False
 
     def __post_init__(self):
         if self.no_face_fallback not in ("none", "centre_crop"):
@@ -180,16 +184,22 @@ class _RecordingProcessor:
                 )
         with self.timers("decode"):
             fps = video_io.video_fps(video)
-            if fps and abs(fps - FPS) > 0.01:
+            resample = bool(fps) and abs(fps - FPS) > 0.01
+            if resample and not cfg.resample_fps:
                 raise UttFailure(
                     f"{video}: video is {fps:.3f} fps, msrs expects {FPS} fps "
-                    "(re-encode, e.g. ffmpeg -i IN -r 25 OUT)"
+                    "(re-encode, e.g. ffmpeg -i IN -r 25 OUT, or pass --resample_fps true)"
                 )
             audio = video_io.read_audio(wav, SAMPLE_RATE)
         pending = sorted(utts, key=lambda p: p.f0)
         n = 0
         last_rgb = None
         it = video_io.iter_video(video, gray=not use_detector)
+        if resample:
+            logger.info("%s: %.3f fps, resampled to %d fps", video, fps, FPS)
+            it = resample_stream(it, fps, FPS)
+            if landmarks is not None:
+                landmarks = resample_list(landmarks, fps, FPS)
         while True:
             with self.timers("decode"):
                 try:

@@ -11,6 +11,11 @@ Archive layout (``.tar.gz``, ``.tgz`` or ``.tar``)::
     lm/config.yaml      optional language model, same rules
     lm/model.pth
 
+``meta.yaml`` may also carry how the model is meant to be used, for
+``msrs.bin.transcribe``: ``decode`` (the decoding config of the recipe, e.g.
+beam size and CTC weight) and ``roi_opts`` (the ``msrs.bin.extract_roi``
+options of stage 2, so mouth crops are made as in training).
+
 Which config entries are packed (searched recursively in the YAML):
 
 - always, and an error if the file is missing: ``token_list`` (when it is a
@@ -227,6 +232,8 @@ def pack(
     lm_train_config: Optional[PathLike] = None,
     lm_file: Optional[PathLike] = None,
     compresslevel: int = 6,
+    inference_config: Optional[PathLike] = None,
+    roi_opts: Optional[str] = None,
 ) -> Path:
     """Write a self-contained model archive.
 
@@ -238,6 +245,10 @@ def pack(
         lm_train_config: optional LM ``config.yaml`` (needs ``lm_file``).
         lm_file: optional LM checkpoint.
         compresslevel: gzip level 1 (fast) .. 9 (small).
+        inference_config: the recipe's decoding YAML, stored as ``decode``
+            in ``meta.yaml`` (the defaults of ``msrs.bin.transcribe``).
+        roi_opts: the stage-2 ``msrs.bin.extract_roi`` options, stored as
+            ``roi_opts``.
 
     Returns:
         The archive path.
@@ -288,6 +299,14 @@ def pack(
         sources[cfg_key] = str(cfg.resolve())
         sources[model_key] = str(model.resolve())
 
+    decode = None
+    if inference_config is not None:
+        try:
+            decode = yaml.safe_load(Path(inference_config).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise ArchiveError(f"--inference_config {inference_config}: {e}") from None
+        if not isinstance(decode, dict):
+            raise ArchiveError(f"--inference_config {inference_config}: not a YAML mapping")
     env = collect_environment()
     meta = {
         "msrs_archive_format": FORMAT_VERSION,
@@ -302,6 +321,10 @@ def pack(
         "rewritten_keys": rewritten,
         "sources": sources,
     }
+    if decode is not None:
+        meta["decode"] = decode
+    if roi_opts is not None:
+        meta["roi_opts"] = str(roi_opts)
     extra_text[META] = yaml.safe_dump(meta, sort_keys=False)
 
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -45,6 +45,7 @@ import numpy as np
 from msrs.data.lrs3 import Transcript, Word, format_transcript
 from msrs.data.synth.face import SpeakerLook, sample_look
 from msrs.data.synth.grammar import build_grammar
+from msrs.data.synth.grid_layout import grid_clip_id, grid_speaker_ids, write_grid_clip
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,11 @@ class CorpusConfig:
         write_landmarks: also write true keypoints per frame (Auto-AVSR pickle layout).
         babble_seconds: length of ``noise/babble.wav`` (0: none).
         babble_talkers: talkers mixed into the babble.
+        layout: ``lrs3`` (the layout above) or ``grid``: GRID's layout
+            (``s<N>/<id>.mpg`` + ``alignments/s<N>/<id>.align``, see
+            :mod:`.grid_layout`), one sentence per clip, ``trainval_per_speaker``
+            clips for each of the ``num_train_speakers + num_test_speakers``
+            speakers ``s1, s2, ...`` (no pretrain/test split: egs/grid splits).
     """
 
     seed: int = 0
@@ -106,6 +112,7 @@ class CorpusConfig:
     write_landmarks: bool = True
     babble_seconds: float = 30.0
     babble_talkers: int = 6
+    layout: str = "lrs3"
 
 
 @dataclass
@@ -168,17 +175,29 @@ def plan_corpus(config: CorpusConfig) -> List[SpeakerPlan]:
     taken: set = set()
     plans = []
     n_total = config.num_train_speakers + config.num_test_speakers
+    if config.layout not in ("lrs3", "grid"):
+        raise ValueError(f"layout must be lrs3 or grid, got {config.layout!r}")
+    if config.layout == "grid" and config.grammar != "grid":
+        raise ValueError("--layout grid needs --grammar grid (file names encode the sentence)")
+    grid_ids = grid_speaker_ids(n_total)
     for k in range(n_total):
         test = k >= config.num_train_speakers
         plan = SpeakerPlan(
             index=k,
-            speaker=_speaker_id(rng, taken),
+            speaker=_speaker_id(rng, taken) if config.layout == "lrs3" else grid_ids[k],
             voice=sample_voice(rng),
             look=sample_look(rng),
             gain_db=float(rng.uniform(-4, 2)),
             noise_db=float(rng.uniform(-55, -42)),
         )
-        if test:
+        if config.layout == "grid":
+            said: set = set()
+            while len(plan.utts) < config.trainval_per_speaker:
+                words = grammar.sample(rng)
+                if grid_clip_id(words) not in said:  # GRID: one file per sentence
+                    said.add(grid_clip_id(words))
+                    plan.utts.append(UttPlan("grid", grid_clip_id(words), [words]))
+        elif test:
             for i in range(config.test_per_speaker):
                 plan.utts.append(UttPlan("test", f"{i + 1:05d}", [grammar.sample(rng)]))
         else:
@@ -272,6 +291,10 @@ def _generate_speaker(job: Tuple[str, dict, dict]) -> Tuple[str, List[Tuple[str,
         audio, words, phonemes, num_frames = _speak_clip(espeak, plan, utt, rng)
         params = viseme_track(phonemes, num_frames, FPS)
         frames, keypoints = renderer.render(params, rng)
+        if config.layout == "grid":
+            write_grid_clip(out, plan.speaker, utt.clip, words, frames, audio, FPS, SAMPLE_RATE)
+            done.append((f"{plan.speaker}/{utt.clip}", num_frames))
+            continue
         d = out / utt.split / plan.speaker
         d.mkdir(parents=True, exist_ok=True)
         mp4 = d / f"{utt.clip}.mp4"
@@ -340,6 +363,8 @@ def _context():
 def _check_config(out: Path, config: CorpusConfig, overwrite: bool) -> None:
     path = out / "synth_config.json"
     wanted = json.loads(json.dumps(dataclasses.asdict(config)))
+    if wanted["layout"] == "lrs3":  # corpora written before the option existed
+        del wanted["layout"]
     if path.exists() and not overwrite:
         have = json.loads(path.read_text())
         if have != wanted:
