@@ -53,8 +53,8 @@ def fix_averaged_state_dict(state: MutableMapping[str, torch.Tensor]) -> bool:
         v = state[k]
         if not torch.is_tensor(v):
             continue
-        if _MASK.match(k) and v.is_floating_point():
-            state[k] = binarize_fraction(v)
+        if _MASK.match(k) and v.dtype != torch.uint8:
+            state[k] = repair_mask(v)
             changed = True
         elif _MODE.match(k):
             n = max((n for p, n in n_for_prefix.items() if k.startswith(p)), default=1)
@@ -62,6 +62,15 @@ def fix_averaged_state_dict(state: MutableMapping[str, torch.Tensor]) -> bool:
                 state[k] = torch.round(v.double() / n).to(v.dtype)
                 changed = True
     return changed
+
+
+def repair_mask(mask: torch.Tensor) -> torch.Tensor:
+    """A stored mask as ``uint8`` 0/1: an averaged (fractional) one re-binarised, others cast."""
+    if mask.dtype == torch.uint8:
+        return mask
+    if mask.is_floating_point():
+        return binarize_fraction(mask)
+    return (mask != 0).to(torch.uint8)
 
 
 def fix_checkpoint_file(path: Union[str, Path]) -> bool:

@@ -6,7 +6,8 @@ number of target weights), following RigL's ``get_sparsities_erdos_renyi``:
 
 * ``uniform``: every layer at ``D``.
 * ``er`` (Erdos-Renyi): density proportional to ``(n_in + n_out) / (n_in n_out)``
-  where ``n_in`` counts the input channels times the kernel size.
+  with ``n_out, n_in`` the output and input channels (``shape[0], shape[1]``;
+  kernel dimensions are not counted, as in RigL's ER).
 * ``erk`` (ER-Kernel): density proportional to ``sum(shape) / prod(shape)``
   (kernel dimensions included), raised to ``power`` (1.0; 0 gives uniform).
 
@@ -27,7 +28,7 @@ def _raw_score(shape: Tuple[int, ...], kind: str) -> float:
         return float(sum(shape)) / n
     if kind == "er":
         n_out = shape[0]
-        n_in = n // max(n_out, 1)
+        n_in = shape[1] if len(shape) > 1 else 1
         return float(n_in + n_out) / (n_in * n_out)
     raise ValueError(kind)
 

@@ -4,11 +4,16 @@ Every ``interval`` optimizer steps the probe runs the model on one fixed
 training batch (the first batch the run saw, saved as
 ``grad_flow_probe.pt`` so a resumed run uses the same one) and records the
 gradient of the **task loss** (the sparsity penalty excluded) with respect to
-each probed weight.  Probed weights are the sparsity targets when a method is
+each probed **effective weight** -- the tensor the layer computes with
+(``w * s * sigmoid(l phi)`` during a search, ``w`` with pruned entries 0 after
+it, ``w`` for a dense model) -- so dense and MSRS runs, and the phases of one
+run, compare like with like.  (The stored weight's gradient would include the
+soft mask's factor: ``s * sigmoid(l phi)``, 2 for a saturated kept logit with
+``phi_init 0``.)  Probed weights are the sparsity targets when a method is
 attached, otherwise the default targets (Linear/Conv weights except output
-layers).  For a masked weight the gradient is taken with respect to the stored
-weight, i.e. through the mask (``dL/dw_eff * m``): the masked gradient, as in
-RigL's gradient-flow code.
+layers).  Where a mask is in force (the hard decision during a search, the
+binary mask after it) the gradient is restricted to the active connections,
+as in RigL's gradient-flow code.
 
 Record (one JSON line in ``grad_flow.jsonl``)::
 
@@ -32,6 +37,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
+import torch.nn.utils.parametrize as parametrize
 
 from msrs.sparse.masks import DENSE
 from msrs.sparse.targets import select_targets
@@ -93,11 +99,12 @@ class GradFlowProbe:
         self.path.write_text("".join(k + "\n" for k in keep))
 
     @staticmethod
-    def _probed(model: torch.nn.Module) -> Tuple[List[str], List[torch.Tensor], List[Optional[torch.Tensor]]]:
+    def _probed(model: torch.nn.Module) -> Tuple[List[str], List[Tuple[torch.nn.Module, str]], List[Optional[torch.Tensor]]]:
+        """Names, ``(module, tensor name)`` of the probed weights and their masks (or ``None``)."""
         sp = getattr(model, "sparsity", None)
         if sp is not None and getattr(sp, "targets", None):
             names = [t.name for t in sp.targets]
-            params = [t.original for t in sp.targets]
+            params = [(t.module, t.tensor_name) for t in sp.targets]
             mode = sp._mode()
             if mode == DENSE:
                 masks = [None] * len(params)
@@ -110,17 +117,17 @@ class GradFlowProbe:
             targets = select_targets(model)
         except ValueError:
             return [], [], []
-        return [t.name for t in targets], [getattr(t.module, t.tensor_name) for t in targets], [None] * len(targets)
+        return [t.name for t in targets], [(t.module, t.tensor_name) for t in targets], [None] * len(targets)
 
     def measure(self, model: torch.nn.Module, step: int, epoch: int, phase: str, tag: str = "interval") -> Optional[Dict[str, Any]]:
         """Run the probe and append its record; returns it (``None`` without a batch)."""
         if self.batch is None:
             return None
         inner = getattr(model, "module", model)
-        names, params, masks = self._probed(inner)
-        if not params:
+        names, owners, masks = self._probed(inner)
+        if not owners:
             return None
-        device = params[0].device
+        device = next(inner.parameters()).device
         batch = _to(self.batch, device)
         saved = {
             n: b.detach().clone()
@@ -135,10 +142,13 @@ class GradFlowProbe:
                 torch.manual_seed(PROBE_SEED)
                 inner.train()
                 ctx = sp.penalty_disabled() if sp is not None else _Null()
-                with ctx:
+                # cached(): each parametrized weight is computed once, and the
+                # forward uses exactly the tensors we differentiate against
+                with ctx, parametrize.cached():
+                    params = [getattr(m, n) for m, n in owners]
                     out = inner(**batch)
-                loss = out["loss"] if isinstance(out, dict) else out[0]
-                grads = torch.autograd.grad(loss.sum(), params, allow_unused=True)
+                    loss = out["loss"] if isinstance(out, dict) else out[0]
+                    grads = torch.autograd.grad(loss.sum(), params, allow_unused=True)
         finally:
             with torch.no_grad():
                 for n, b in inner.named_buffers():

@@ -11,7 +11,8 @@ mode        effective weight
 ``DENSE``   ``w`` (identity; the mask is ignored)
 ``SOFT``    ``w * scale * sigmoid(l * phi)`` with learned logits ``phi`` and the
             controller's temperature ``l`` (MSRS / Continuous Sparsification)
-``FIXED``   ``w * mask`` with a binary ``uint8`` mask
+``FIXED``   ``w * mask`` with a binary ``uint8`` mask (computed as ``w``: pruned
+            weights are held at exactly 0 by the owner's step hooks)
 ==========  ==================================================================
 
 State-dict keys of a masked ``nn.Linear`` named ``fc``::
@@ -38,51 +39,61 @@ MODE_NAMES = {DENSE: "dense", SOFT: "soft", FIXED: "fixed"}
 
 
 class _SoftMaskedWeight(torch.autograd.Function):
-    """``w * scale * sigmoid(t * phi)`` with a hand-written backward.
+    """``w * ms`` with ``ms = s * sigmoid(l * phi)`` precomputed once per step.
 
-    Fusing saves three full-size temporaries per target and step compared with
-    composing the elementwise ops under autograd (see ``bench/sparse_overhead.py``).
-    The sigmoid is evaluated in fp32 whatever the weight dtype; at large ``t``
-    it saturates to exactly 0/1 and the gradient ``m (1 - m)`` to 0 (no NaN).
+    ``ms`` and its derivative ``dms = d ms / d phi = l * ms * (1 - m)`` are
+    computed without autograd (see :meth:`MaskParametrization.soft_factors`)
+    and cached until the logits or the temperature change, so under gradient
+    accumulation they are evaluated once per optimizer step, not once per
+    micro-batch; each forward costs one multiply, each backward two
+    (``dL/dw = g * ms``, ``dL/dphi = g * w * dms``).  Factors are fp32
+    whatever the weight dtype; at large ``l`` they saturate to exactly 0/1 and
+    ``dms`` to 0 (no NaN).
     """
 
     @staticmethod
-    def forward(ctx, w: torch.Tensor, phi: torch.Tensor, t: float, scale: float):
-        m = torch.mul(phi.float(), t).sigmoid_()
-        out = torch.mul(w, m)
-        if scale != 1.0:
-            out.mul_(scale)
-        ctx.save_for_backward(w, m)
-        ctx.t = t
-        ctx.scale = scale
-        return out.to(w.dtype)
+    def forward(ctx, w: torch.Tensor, phi: torch.Tensor, ms: torch.Tensor, dms: torch.Tensor):
+        ctx.save_for_backward(w, ms, dms)
+        return torch.mul(w, ms).to(w.dtype)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        w, m = ctx.saved_tensors
-        t, scale = ctx.t, ctx.scale
+        w, ms, dms = ctx.saved_tensors
         grad_w = grad_phi = None
-        # gm = grad * scale * m is both dL/dw and a factor of dL/dphi:
-        # dL/dphi = gm * w * t * (1 - m)
-        gm = torch.mul(grad.float(), m)
-        if scale != 1.0:
-            gm.mul_(scale)
+        g = grad.float()
         if ctx.needs_input_grad[1]:
-            g = torch.mul(gm, w)
-            g = torch.addcmul(g, g, m, value=-1.0).mul_(t)
-            if g.shape != m.shape:  # per-channel logits: reduce broadcast dims
-                dims = [i for i, (a, b) in enumerate(zip(g.shape, m.shape)) if a != b]
-                g = g.sum(dim=dims, keepdim=True)
-            grad_phi = g
+            gp = torch.mul(g, w).mul_(dms)
+            if gp.shape != dms.shape:  # per-channel logits: reduce broadcast dims
+                dims = [i for i, (a, b) in enumerate(zip(gp.shape, dms.shape)) if a != b]
+                gp = gp.sum(dim=dims, keepdim=True)
+            grad_phi = gp
         if ctx.needs_input_grad[0]:
-            grad_w = gm.to(w.dtype) if gm.shape == w.shape else gm.expand_as(w).to(w.dtype)
+            grad_w = torch.mul(g, ms).to(w.dtype)
         return grad_w, grad_phi, None, None
+
+
+def soft_factors(phi: torch.Tensor, temperature: float, scale: float = 1.0):
+    """``(ms, dms)``: the soft mask ``s * sigmoid(l phi)`` and its derivative in ``phi``.
+
+    Args:
+        phi: logits (any shape).
+        temperature: the soft temperature ``l`` (> 0).
+        scale: the constant ``s``.
+
+    Returns:
+        Two fp32 tensors of ``phi``'s shape, without autograd history.
+    """
+    with torch.no_grad():
+        m = torch.mul(phi.detach().float(), float(temperature)).sigmoid_()
+        dms = torch.sub(1.0, m).mul_(m).mul_(float(temperature) * float(scale))
+        ms = m.mul_(float(scale))
+    return ms, dms
 
 
 def soft_masked_weight(
     w: torch.Tensor, phi: torch.Tensor, temperature: float, scale: float = 1.0
 ) -> torch.Tensor:
-    """Return ``w * scale * sigmoid(temperature * phi)``.
+    """Return ``w * scale * sigmoid(temperature * phi)`` (differentiable in ``w`` and ``phi``).
 
     Args:
         w: weight, any shape, any float dtype.
@@ -94,7 +105,8 @@ def soft_masked_weight(
     Returns:
         Tensor of ``w``'s shape and dtype.
     """
-    return _SoftMaskedWeight.apply(w, phi, float(temperature), float(scale))
+    ms, dms = soft_factors(phi, temperature, scale)
+    return _SoftMaskedWeight.apply(w, phi, ms, dms)
 
 
 class MaskParametrization(torch.nn.Module):
@@ -108,6 +120,11 @@ class MaskParametrization(torch.nn.Module):
         controller: the owning sparsity object; read for the soft temperature
             and scale (kept as a plain reference, not a sub-module, so it is not
             duplicated in the ``state_dict``).
+
+    In ``FIXED`` mode the forward is the identity: the owner keeps pruned
+    weights exactly 0 (zeroed on entering the phase and after every load,
+    re-zeroed after every optimizer step, their gradients zeroed before it),
+    so ``w * mask == w`` and the multiply would be redundant.
     """
 
     def __init__(
@@ -128,8 +145,9 @@ class MaskParametrization(torch.nn.Module):
             self.logits = None
         # Plain attributes (bypass Module.__setattr__): not state, not children.
         self.__dict__["_controller"] = controller
+        self.__dict__["_soft_cache"] = None
         self._mode = DENSE
-        self._capture_grad = False
+        #: RigL's dense gradient of the current update step (set by the evolve kind)
         self.dense_grad: Optional[torch.Tensor] = None
         self.register_load_state_dict_post_hook(_refresh_mode_after_load)
 
@@ -143,37 +161,74 @@ class MaskParametrization(torch.nn.Module):
         """Switch the forward computation (``DENSE``, ``SOFT`` or ``FIXED``)."""
         if mode not in MODE_NAMES:
             raise ValueError(f"unknown mask mode {mode}")
-        if mode == SOFT and self.logits is None:
+        if mode == SOFT and (self.logits is None or self.logits.numel() == 0):
             raise ValueError("SOFT mode needs logits (a search method)")
         self._mode = int(mode)
         self.mode.fill_(int(mode))
 
-    # -- dense-gradient capture (RigL) --------------------------------------
-    def capture_dense_grad(self, enabled: bool) -> None:
-        """Accumulate ``dL/d(w*mask)`` (the dense gradient) in ``dense_grad``."""
-        self._capture_grad = bool(enabled)
-        if not enabled:
-            self.dense_grad = None
-
-    def _accumulate(self, grad: torch.Tensor) -> None:
-        g = grad.detach().float()
-        if self.dense_grad is None:
-            self.dense_grad = g.clone()
-        else:
-            self.dense_grad.add_(g)
-
     # -- forward ------------------------------------------------------------
+    def soft_factors(self):
+        """``(ms, dms)`` of :func:`soft_factors` for the current logits and temperature (cached)."""
+        c = self._controller
+        t, s = float(c.soft_temperature), float(c.mask_scale)
+        phi = self.logits
+        key = (phi.data_ptr(), phi._version, t, s, phi.device)
+        cache = self.__dict__["_soft_cache"]
+        if cache is None or cache[0] != key:
+            cache = (key,) + soft_factors(phi, t, s)
+            self.__dict__["_soft_cache"] = cache
+        return cache[1], cache[2]
+
+    def drop_soft_cache(self) -> None:
+        """Free the cached soft-mask factors (e.g. after the search)."""
+        self.__dict__["_soft_cache"] = None
+
     def forward(self, w: torch.Tensor) -> torch.Tensor:
-        mode = self._mode
-        if mode == DENSE:
-            return w
-        if mode == SOFT:
-            c = self._controller
-            return soft_masked_weight(w, self.logits, c.soft_temperature, c.mask_scale)
-        out = w * self.float_mask(w.dtype)
-        if self._capture_grad and out.requires_grad:
-            out.register_hook(self._accumulate)
-        return out
+        if self._mode == SOFT:
+            ms, dms = self.soft_factors()
+            return _SoftMaskedWeight.apply(w, self.logits, ms, dms)
+        return w  # DENSE, and FIXED (pruned weights are kept at exactly 0)
+
+    # -- releasing memory after the search -----------------------------------
+    @torch.no_grad()
+    def release(self, logits: bool = True, mask: bool = False) -> None:
+        """Replace the logits (and the mask) by zero-stride views of one element.
+
+        Shapes, and so state-dict keys, shapes and ESPnet's averaging, are
+        unchanged; memory and checkpoint bytes drop to a few bytes.  Released
+        logits are 0 and frozen; a released mask is all ones.
+        """
+        if logits and self.logits is not None and not is_released(self.logits):
+            self.logits.grad = None
+            self.logits.requires_grad_(False)
+            self.logits.data = released_like(self.logits, 0)
+            self.drop_soft_cache()
+        if mask and not is_released(self.mask):
+            self.mask = released_like(self.mask, 1)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing, unexpected, errors):
+        # A released tensor (stored or ours) cannot be copied into: adopt the stored one.
+        adopted = []
+        for name in ("logits", "mask"):
+            key = prefix + name
+            mine = getattr(self, name)
+            if mine is None or key not in state_dict:
+                continue
+            stored = state_dict[key]
+            if not (is_released(stored) or is_released(mine)) or stored.shape != mine.shape:
+                continue
+            value = stored.to(mine.device, mine.dtype)
+            value = released_like(mine, value.reshape(-1)[0].item()) if is_released(stored) else value.clone()
+            if name == "logits":
+                mine.data = value
+            else:
+                self.mask = value
+            adopted.append((key, state_dict.pop(key)))
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing, unexpected, errors)
+        for key, value in adopted:
+            state_dict[key] = value
+            if key in missing:
+                missing.remove(key)
 
     # -- helpers ------------------------------------------------------------
     def float_mask(self, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -184,7 +239,7 @@ class MaskParametrization(torch.nn.Module):
         in-place version counter, so any update (``copy_``, loading) refreshes it.
         """
         m = self.mask
-        key = (m.data_ptr(), m._version, dtype, m.device)
+        key = (m.data_ptr(), m._version, dtype, m.device, m.shape)
         cache = self.__dict__.get("_float_cache")
         if cache is None or cache[0] != key:
             cache = (key, m.to(dtype))
@@ -200,6 +255,16 @@ class MaskParametrization(torch.nn.Module):
             f"mode={MODE_NAMES[self._mode]}, mask_shape={tuple(self.mask.shape)}, "
             f"logits={self.logits is not None}"
         )
+
+
+def is_released(t: torch.Tensor) -> bool:
+    """Whether ``t`` is a released tensor (a zero-stride view of one element)."""
+    return t.numel() > 1 and all(st == 0 for st in t.stride())
+
+
+def released_like(t: torch.Tensor, value) -> torch.Tensor:
+    """A zero-stride view of one ``value`` element with ``t``'s shape, dtype and device."""
+    return torch.full((), value, dtype=t.dtype, device=t.device).expand(t.shape)
 
 
 def _refresh_mode_after_load(module: MaskParametrization, incompatible_keys) -> None:

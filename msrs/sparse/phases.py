@@ -13,8 +13,9 @@
               Sparsification).  Leaving it *freezes* the mask: the hard decision
               ``phi > threshold`` (or the top-``density`` logits) becomes the
               binary mask.  Options: ``temperature`` {start, end, schedule, per,
-              span}, ``freeze`` {epsilon, patience, window, window_unit} (null:
-              only at ``end``), ``threshold``, ``density``, ``density_scope``
+              span}, ``freeze`` {epsilon, patience, window, window_unit,
+              min_change} (null: only at ``end``; see
+              :mod:`msrs.sparse.phase_kinds.search` for the freeze rule), ``threshold``, ``density``, ``density_scope``
               (global|layer), ``round_reset`` (Continuous Sparsification rounds:
               on entering from another search phase, ``phi <- min(phi, phi_init)``).
   ``sparse``  fixed binary mask; pruned weights stay exactly 0.  Entered
@@ -56,7 +57,7 @@ _KIND_KEYS = {
 }
 _SUB_KEYS = {
     "temperature": {"start", "end", "schedule", "per", "span"},
-    "freeze": {"epsilon", "patience", "window", "window_unit"},
+    "freeze": {"epsilon", "patience", "window", "window_unit", "min_change"},
 }
 
 #: Defaults applied to every method (our reconstruction where the paper is silent).
@@ -64,7 +65,7 @@ BASE_DEFAULTS: Dict[str, Dict[str, Any]] = {
     "dense": {"pruned_init": "zero"},
     "search": {
         "temperature": {"start": 1.0, "end": 200.0, "schedule": "exponential", "per": "epoch", "span": None},
-        "freeze": {"epsilon": 0.001, "patience": 2, "window": 1, "window_unit": "epoch"},
+        "freeze": {"epsilon": 0.001, "patience": 2, "window": 1, "window_unit": "epoch", "min_change": 0.01},
         "threshold": 0.0,
         "density": None,
         "density_scope": "global",

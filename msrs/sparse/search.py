@@ -6,91 +6,97 @@ weight is ``w * s * sigmoid(l * phi)`` with the annealed soft temperature ``l``
 and the constant ``s = 1 / sigmoid(l0 * phi_init)`` (``normalize_mask``; ``l0``
 the first search phase's start temperature), so the initial mask is exactly 1
 (Continuous Sparsification's normalisation).  Leaving the search freezes the
-hard decision ``phi > threshold`` (the ``l -> infinity`` limit); with
-``fold_scale`` the kept weights absorb ``s`` so the effective weights do not
-jump.
-
-The penalty is ``penalty_weight * R`` with ``R = sum(phi)`` (``penalty:
-logits``, the MSRS form as reported second-hand) or ``R = sum(s * sigmoid(l *
-phi))`` (``penalty: mask``, Continuous Sparsification); divided by the number
-of logits when ``penalty_normalize`` (our choice, so that ``penalty_weight``
-does not depend on model size).  It is computed in fp32 whatever autocast says.
+hard decision and folds the soft factor into the weights (continuous; see
+:mod:`msrs.sparse.phase_kinds.search`).  The penalty and its normalisation are
+in :mod:`msrs.sparse.penalties`; ``target_density`` turns on the controller of
+:mod:`msrs.sparse.density_control`.
 """
 
 import math
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 import torch
 
 from msrs.sparse.abs_sparsity import AbsSparsity
+from msrs.sparse.density_control import DensityController
+from msrs.sparse.penalties import LogitPull, parse_normalize
 from msrs.sparse.targets import Target
 
-PENALTY_FORMS = ("logits", "mask")
 GRANULARITIES = ("element", "channel")
 
 
 class SearchSparsity(AbsSparsity):
-    """Learned soft masks with a penalty; see the module docstring.
+    """Learned soft masks with a penalty.
 
-    Args (in addition to :class:`AbsSparsity`'s):
+    Options (in addition to :class:`AbsSparsity`'s):
         phi_init: initial logit value.
-        penalty: ``logits`` or ``mask``.
-        penalty_weight: ``lambda``.
-        penalty_normalize: divide the penalty by the number of logits.
+        penalty: ``logits`` (``R = sum(phi)``) or ``mask`` (``R = sum(s sigmoid(l phi))``).
+        penalty_weight: ``lambda`` (the start value in target-density mode).
+        penalty_normalize: ``grad_rms``, ``none`` or ``count``
+            (:mod:`msrs.sparse.penalties`; old booleans: true = count, false = none).
+        target_density: adjust ``lambda`` during the search so that the hard
+            density reaches this value (needs ``grad_rms``); ``null``: off.
+        target_density_conf: ``{gain, interval, tolerance}`` of the controller.
         granularity: ``element`` (one logit per weight) or ``channel`` (one
             per output channel: structured, shrinks the width).
         normalize_mask: multiply the soft mask by ``1/sigmoid(l0 * phi_init)``.
-        fold_scale: at freeze, fold that factor into the kept weights.
+        fold_scale: kept for old configs; the freeze always folds the soft
+            factor into the weights (``false`` is rejected).
         mask_lr_scale: learning-rate multiplier of the logits' param group.
         mask_weight_decay: weight decay of the logits' param group.
+        mask_grad_clip: gradient-norm clip of the logits (clipped apart from
+            the weights by :class:`~msrs.sparse.trainer.MsrsTrainer`);
+            ``null``: the trainer's ``grad_clip``.
     """
 
     uses_logits = True
     supported_phases = ("search", "dense", "sparse")
+    options = {
+        "phi_init": 0.0,
+        "penalty": "logits",
+        "penalty_weight": 1.0,
+        "penalty_normalize": "grad_rms",
+        "target_density": None,
+        "target_density_conf": None,
+        "granularity": "element",
+        "normalize_mask": True,
+        "fold_scale": True,
+        "mask_lr_scale": 1.0,
+        "mask_weight_decay": 0.0,
+        "mask_grad_clip": None,
+    }
 
-    def __init__(
-        self,
-        phases: Optional[List[Dict[str, Any]]] = None,
-        include: Optional[List[str]] = None,
-        exclude: Optional[List[str]] = None,
-        module_types: Optional[List[str]] = None,
-        seed: int = 0,
-        report_depth: int = 3,
-        add_penalty_to_loss: bool = True,
-        phi_init: float = 0.0,
-        penalty: str = "logits",
-        penalty_weight: float = 1.0,
-        penalty_normalize: bool = True,
-        granularity: str = "element",
-        normalize_mask: bool = True,
-        fold_scale: bool = True,
-        mask_lr_scale: float = 1.0,
-        mask_weight_decay: float = 0.0,
-    ):
-        if penalty not in PENALTY_FORMS:
-            raise ValueError(f"sparsity_conf penalty must be one of {PENALTY_FORMS}, got {penalty!r}")
-        if granularity not in GRANULARITIES:
-            raise ValueError(f"sparsity_conf granularity must be one of {GRANULARITIES}, got {granularity!r}")
-        if penalty_weight < 0:
+    def configure(self, opts: Dict[str, Any]) -> None:
+        super().configure(opts)
+        if opts["granularity"] not in GRANULARITIES:
+            raise ValueError(f"sparsity_conf granularity must be one of {GRANULARITIES}, got {opts['granularity']!r}")
+        if opts["penalty_weight"] < 0 and opts["target_density"] is None:
             raise ValueError("sparsity_conf penalty_weight must be >= 0")
-        super().__init__(
-            phases=phases,
-            include=include,
-            exclude=exclude,
-            module_types=module_types,
-            seed=seed,
-            report_depth=report_depth,
-            add_penalty_to_loss=add_penalty_to_loss,
-        )
-        self.phi_init = float(phi_init)
-        self.penalty_form = penalty
-        self.penalty_weight = float(penalty_weight)
-        self.penalty_normalize = bool(penalty_normalize)
-        self.granularity = granularity
-        self.normalize_mask = bool(normalize_mask)
-        self.fold_scale = bool(fold_scale)
-        self.mask_lr_scale = float(mask_lr_scale)
-        self.mask_weight_decay = float(mask_weight_decay)
+        if not opts["fold_scale"]:
+            raise ValueError(
+                "sparsity_conf fold_scale: false is no longer supported: the freeze always folds the soft "
+                "mask factor into the weights so that the network function is continuous (docs/sparsity.md)"
+            )
+        self.phi_init = float(opts["phi_init"])
+        self.penalty_form = opts["penalty"]
+        self.penalty_weight = float(opts["penalty_weight"])
+        self.penalty_normalize = parse_normalize(opts["penalty_normalize"])
+        self.pull = LogitPull(self.penalty_form, self.penalty_normalize)
+        self.granularity = opts["granularity"]
+        self.normalize_mask = bool(opts["normalize_mask"])
+        self.mask_lr_scale = float(opts["mask_lr_scale"])
+        self.mask_weight_decay = float(opts["mask_weight_decay"])
+        self.mask_grad_clip = None if opts["mask_grad_clip"] is None else float(opts["mask_grad_clip"])
+        self.target_density = opts["target_density"]
+        self.controller: Optional[DensityController] = None
+        if self.target_density is not None:
+            if self.penalty_normalize != "grad_rms":
+                raise ValueError("sparsity_conf target_density needs penalty_normalize: grad_rms")
+            self.controller = DensityController(float(self.target_density), opts["target_density_conf"])
+        elif opts["target_density_conf"] is not None:
+            raise ValueError("sparsity_conf target_density_conf is given without target_density")
+
+    def check(self) -> None:
         searches = [p for p in self.phase_list if p.kind == "search"]
         if not searches:
             raise ValueError(f"sparsity_conf.phases ({self.method_name}): needs at least one search phase")
@@ -113,19 +119,28 @@ class SearchSparsity(AbsSparsity):
         return target.shape
 
     def penalty(self) -> Optional[torch.Tensor]:
-        """``lambda * R`` in fp32 during a search phase, else ``None``."""
-        if self.phase != "search" or self.penalty_weight == 0.0 or not self._attached:
+        """``lambda * c * R`` in fp32 during a search phase, else ``None``."""
+        if self.phase != "search" or not self._attached:
             return None
-        logits = self.logit_parameters
-        if self.penalty_form == "logits":
-            total = torch.stack([p.float().sum() for p in logits]).sum()
-        else:
-            t = self.soft_temperature
-            total = torch.stack([torch.sigmoid(p.float() * t).sum() for p in logits]).sum()
-            total = total * self.mask_scale
-        if self.penalty_normalize:
-            total = total / sum(p.numel() for p in logits)
-        return total * self.penalty_weight
+        return self.pull.value(self, self._s["penalty_lambda"])
+
+    def _check_pull(self, optimizer) -> None:
+        eps = optimizer.defaults.get("eps")
+        if eps is None or self.pull.normalize == "grad_rms" or self.penalty_weight == 0.0:
+            return
+        n = max(sum(p.numel() for p in self.logit_parameters), 1)
+        c = 1.0 / n if self.pull.normalize == "count" else 1.0
+        slope = 1.0 if self.penalty_form == "logits" else float(
+            max(p.options["temperature"]["end"] for p in self.phase_list if p.kind == "search")
+        ) * self.mask_scale / 4.0
+        pull = self.penalty_weight * c * slope
+        if pull < eps:
+            self.log_warning(
+                "the penalty's largest pull per logit is %.3g, below the optimizer's eps (%.1g) "
+                "(penalty_weight %g, penalty_normalize %s, %d logits): the learned mask will follow the "
+                "sign of the task gradient, not the penalty; use penalty_normalize: grad_rms (docs/sparsity.md)",
+                pull, eps, self.penalty_weight, self.pull.normalize, n,
+            )
 
 
 def _sigmoid(x: float) -> float:

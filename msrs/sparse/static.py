@@ -18,87 +18,56 @@ Defaults: ``static`` density 0.1 (RigL's 90 % sparsity), ``snip`` density
 from typing import Any, Dict, List, Optional
 
 import torch
-from typeguard import typechecked
 
 from msrs.sparse import topology
-from msrs.sparse.abs_sparsity import AbsSparsity, _mix_seed
-from msrs.sparse.distributions import DISTRIBUTIONS
+from msrs.sparse.abs_sparsity import AbsSparsity
+from msrs.sparse.distributions import DISTRIBUTIONS, layer_densities
 
 
-class _FixedDensitySparsity(AbsSparsity):
-    """Base of methods with a target density and layer distribution."""
+class FixedDensitySparsity(AbsSparsity):
+    """Base of the methods with a target ``density`` and a layer ``distribution``.
+
+    Options (in addition to :class:`AbsSparsity`'s):
+        density: global fraction of weights kept, in ``(0, 1]``.
+        distribution: ``uniform``, ``er`` or ``erk`` (:mod:`msrs.sparse.distributions`).
+        erk_power: exponent of the ER/ERK scores (RigL's ``erk_power_scale``).
+    """
 
     supported_phases = ("dense", "sparse")
+    options = {"density": 0.1, "distribution": "uniform", "erk_power": 1.0}
 
-    def __init__(
-        self,
-        phases: Optional[List[Dict[str, Any]]] = None,
-        include: Optional[List[str]] = None,
-        exclude: Optional[List[str]] = None,
-        module_types: Optional[List[str]] = None,
-        seed: int = 0,
-        report_depth: int = 3,
-        add_penalty_to_loss: bool = True,
-        density: float = 0.1,
-        distribution: str = "uniform",
-        erk_power: float = 1.0,
-    ):
-        if not 0.0 < density <= 1.0:
-            raise ValueError(f"sparsity_conf density must be in (0, 1], got {density}")
-        if distribution not in DISTRIBUTIONS:
-            raise ValueError(f"sparsity_conf distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
-        super().__init__(
-            phases=phases,
-            include=include,
-            exclude=exclude,
-            module_types=module_types,
-            seed=seed,
-            report_depth=report_depth,
-            add_penalty_to_loss=add_penalty_to_loss,
-        )
-        self.density = float(density)
-        self.distribution = distribution
-        self.erk_power = float(erk_power)
+    def configure(self, opts: Dict[str, Any]) -> None:
+        super().configure(opts)
+        if not 0.0 < opts["density"] <= 1.0:
+            raise ValueError(f"sparsity_conf density must be in (0, 1], got {opts['density']}")
+        if opts["distribution"] not in DISTRIBUTIONS:
+            raise ValueError(
+                f"sparsity_conf distribution must be one of {DISTRIBUTIONS}, got {opts['distribution']!r}"
+            )
+        self.density = float(opts["density"])
+        self.distribution = opts["distribution"]
+        self.erk_power = float(opts["erk_power"])
+
+    def layer_target_densities(self, density: float) -> List[float]:
+        return layer_densities([t.shape for t in self.targets], density, self.distribution, self.erk_power)
 
     def target_densities(self) -> List[float]:
         """Per-target densities prescribed by ``density`` and ``distribution``."""
-        from msrs.sparse.distributions import layer_densities
-
-        return layer_densities([t.shape for t in self.targets], self.density, self.distribution, self.erk_power)
+        return self.layer_target_densities(self.density)
 
     def random_topology(self) -> List[torch.Tensor]:
         g = torch.Generator()
-        g.manual_seed(_mix_seed(self.seed, 0x5EED))
+        g.manual_seed(topology.mix_seed(self.seed, 0x5EED))
         return [
             topology.random_mask(t.shape, round(d * t.numel), g, t.original.device)
             for t, d in zip(self.targets, self.target_densities())
         ]
 
 
-class StaticSparsity(_FixedDensitySparsity):
+class StaticSparsity(FixedDensitySparsity):
     """Random static mask (registry key ``static``)."""
 
     method_name = "static"
-
-    @typechecked
-    def __init__(
-        self,
-        phases: Optional[List[Dict[str, Any]]] = None,
-        include: Optional[List[str]] = None,
-        exclude: Optional[List[str]] = None,
-        module_types: Optional[List[str]] = None,
-        seed: int = 0,
-        report_depth: int = 3,
-        add_penalty_to_loss: bool = True,
-        density: float = 0.1,
-        distribution: str = "uniform",
-        erk_power: float = 1.0,
-    ):
-        super().__init__(
-            phases=phases, include=include, exclude=exclude, module_types=module_types,
-            seed=seed, report_depth=report_depth, add_penalty_to_loss=add_penalty_to_loss,
-            density=density, distribution=distribution, erk_power=erk_power,
-        )
 
     @classmethod
     def default_phases(cls) -> List[Dict[str, Any]]:
@@ -108,39 +77,22 @@ class StaticSparsity(_FixedDensitySparsity):
         return self.random_topology()
 
 
-class SNIPSparsity(_FixedDensitySparsity):
+class SNIPSparsity(FixedDensitySparsity):
     """SNIP (registry key ``snip``).
 
-    Args (beyond ``static``'s):
+    Options (beyond ``static``'s):
         scope: ``global`` (one ranking over all targets, as published) or
             ``layer`` (per-layer counts from ``distribution``).
     """
 
     method_name = "snip"
+    options = {"density": 0.05, "scope": "global"}
 
-    @typechecked
-    def __init__(
-        self,
-        phases: Optional[List[Dict[str, Any]]] = None,
-        include: Optional[List[str]] = None,
-        exclude: Optional[List[str]] = None,
-        module_types: Optional[List[str]] = None,
-        seed: int = 0,
-        report_depth: int = 3,
-        add_penalty_to_loss: bool = True,
-        density: float = 0.05,
-        distribution: str = "uniform",
-        erk_power: float = 1.0,
-        scope: str = "global",
-    ):
-        if scope not in ("global", "layer"):
-            raise ValueError(f"sparsity_conf scope must be 'global' or 'layer', got {scope!r}")
-        super().__init__(
-            phases=phases, include=include, exclude=exclude, module_types=module_types,
-            seed=seed, report_depth=report_depth, add_penalty_to_loss=add_penalty_to_loss,
-            density=density, distribution=distribution, erk_power=erk_power,
-        )
-        self.scope = scope
+    def configure(self, opts: Dict[str, Any]) -> None:
+        super().configure(opts)
+        if opts["scope"] not in ("global", "layer"):
+            raise ValueError(f"sparsity_conf scope must be 'global' or 'layer', got {opts['scope']!r}")
+        self.scope = opts["scope"]
 
     @classmethod
     def default_phases(cls) -> List[Dict[str, Any]]:
@@ -153,10 +105,8 @@ class SNIPSparsity(_FixedDensitySparsity):
     def init_topology_from_grads(self) -> List[torch.Tensor]:
         scores = []
         for t in self.targets:
-            w = t.original
-            g = w.grad
+            w, g = t.original, t.original.grad
             scores.append(torch.zeros_like(w, dtype=torch.float32) if g is None else (g.float() * w.float()).abs())
         if self.scope == "global":
-            k = round(self.density * sum(s.numel() for s in scores))
-            return topology.global_topk_masks(scores, k)
+            return topology.global_topk_masks(scores, round(self.density * sum(s.numel() for s in scores)))
         return [topology.topk_mask(s, round(d * s.numel())) for s, d in zip(scores, self.target_densities())]

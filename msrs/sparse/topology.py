@@ -30,6 +30,37 @@ def global_topk_masks(scores: Sequence[torch.Tensor], k: int) -> List[torch.Tens
     return out
 
 
+def weighted_global_topk(scores: Sequence[torch.Tensor], weights: Sequence[int], density: float) -> List[torch.Tensor]:
+    """Global top-k over per-channel ``scores`` whose entries count ``weights`` weights each.
+
+    Keeps the highest-scoring channels until ``density`` of all weights is
+    reached (one more channel when that lands closer to the budget).
+    """
+    flat = torch.cat([s.reshape(-1).float() for s in scores])
+    w = torch.cat([torch.full((s.numel(),), float(f), device=flat.device) for s, f in zip(scores, weights)])
+    order = torch.argsort(flat, descending=True)
+    cum = torch.cumsum(w[order], 0)
+    budget = density * float(w.sum())
+    keep = int((cum <= budget + 1e-6).sum().item())
+    if keep < len(order) and abs(float(cum[keep]) - budget) < abs(budget - (float(cum[keep - 1]) if keep else 0.0)):
+        keep += 1
+    mask = torch.zeros_like(flat, dtype=torch.uint8)
+    mask[order[:keep]] = 1
+    out, off = [], 0
+    for s in scores:
+        out.append(mask[off : off + s.numel()].view(s.shape))
+        off += s.numel()
+    return out
+
+
+def mix_seed(*xs: int) -> int:
+    """A 63-bit seed mixed from integers (FNV-1a style); equal on every DDP rank."""
+    h = 1469598103934665603
+    for x in xs:
+        h = ((h ^ (int(x) & 0xFFFFFFFFFFFF)) * 1099511628211) & 0x7FFFFFFFFFFFFFFF
+    return h
+
+
 def random_mask(
     shape: Sequence[int], k: int, generator: torch.Generator, device: Optional[torch.device] = None
 ) -> torch.Tensor:

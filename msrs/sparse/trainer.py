@@ -16,16 +16,26 @@ as is) and adds, per training epoch:
   with ``--grad_flow_interval N`` (with or without sparsity),
   ``grad_flow.jsonl`` (see :mod:`msrs.sparse.grad_flow`).
 
+While ESPnet trains an epoch, weights and mask logits are clipped apart
+(:mod:`msrs.sparse.clipping`): ``grad_norm`` in the logs is the weights'
+norm, ``sparsity_logit_grad_norm`` the logits'.
+
 After ESPnet's n-best averaging it re-binarises masks in every ``*ave*.pth``
 (:mod:`msrs.sparse.averaging`).  Under DDP it turns on
-``--unused_parameters`` when the model has mask logits (they are unused
-outside search phases) and keeps mask buffers out of DDP's per-step buffer
-broadcast (they are kept identical by deterministic updates and explicit
-broadcasts).  Files from an interrupted run are truncated to the resumed
-state, so they never hold duplicate epochs.
+``--unused_parameters`` when mask logits will still be trained (they are
+unused outside search phases; a run resumed after the search does not need
+it) and keeps mask buffers out of DDP's per-step buffer broadcast (they are
+kept identical by deterministic updates and explicit broadcasts).  Files from
+an interrupted run are truncated to the resumed state, so they never hold
+duplicate epochs.
+
+Subclasses add per-epoch work by overriding :meth:`MsrsTrainer.after_train_epoch`
+and :meth:`MsrsTrainer.after_valid_epoch` instead of re-implementing ESPnet's
+epoch methods.
 """
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
@@ -38,8 +48,8 @@ from espnet2.utils.build_dataclass import build_dataclass
 
 from msrs.sparse.abs_sparsity import AbsSparsity
 from msrs.sparse.averaging import fix_averaged_checkpoints
+from msrs.sparse.clipping import mean_norm, split_clipping
 from msrs.sparse.grad_flow import GradFlowProbe
-from msrs.sparse.targets import layer_group
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +153,8 @@ class MsrsTrainer(Trainer):
         if sparsity is not None:
             for opt in optimizers:
                 sparsity.register_optimizer(opt)
-            if distributed_option.distributed and sparsity.logit_parameters and not trainer_options.unused_parameters:
+            trains_logits = sparsity.logit_parameters and sparsity._later_search(sparsity._s["phase_index"])
+            if distributed_option.distributed and trains_logits and not trainer_options.unused_parameters:
                 logger.warning(
                     "sparsity: mask logits are unused outside search phases; "
                     "setting unused_parameters=True for DDP"
@@ -214,50 +225,53 @@ class MsrsTrainer(Trainer):
             except TypeError:
                 pass
             sparsity.start_epoch(epoch, hint)
+        given = iterator
         if ctx is not None and ctx.probe is not None:
             iterator = _ProbeIterator(iterator, ctx.probe)
-        result = super().train_one_epoch(
-            model=model,
-            iterator=iterator,
-            optimizers=optimizers,
-            schedulers=schedulers,
-            scaler=scaler,
-            reporter=reporter,
-            summary_writer=summary_writer,
-            options=options,
-            distributed_option=distributed_option,
-        )
+        clipping = split_clipping(sparsity) if sparsity is not None else contextlib.nullcontext([])
+        with clipping as logit_norms:
+            result = super().train_one_epoch(
+                model=model,
+                iterator=iterator,
+                optimizers=optimizers,
+                schedulers=schedulers,
+                scaler=scaler,
+                reporter=reporter,
+                summary_writer=summary_writer,
+                options=options,
+                distributed_option=distributed_option,
+            )
         if sparsity is not None:
             phase_before = sparsity._s["phase_index"]
             record = sparsity.end_epoch(epoch)
-            reporter.register(cls._reporter_stats(sparsity, record))
+            stats = sparsity.epoch_stats(record)
+            if logit_norms:
+                stats["sparsity_logit_grad_norm"] = mean_norm(logit_norms)
+            reporter.register(stats)
             reporter.next()
             events = sparsity.pop_events()
             if ctx is not None and ctx.rank0:
                 cls._write_epoch(ctx, sparsity, record, events)
                 if ctx.probe is not None and sparsity._s["phase_index"] != phase_before:
                     ctx.probe.measure(model, ctx.step or 0, epoch, sparsity.phase, tag="after_transition")
+        cls.after_train_epoch(given, reporter, options, distributed_option)
         return result
 
-    @staticmethod
-    def _reporter_stats(sparsity: AbsSparsity, record: Dict[str, Any]) -> Dict[str, float]:
-        out = {
-            "sparsity_density": float(record["global_density"]),
-            "sparsity_phase": float(record["phase_index"]),
-        }
-        if record.get("flip_rate") is not None:
-            out["sparsity_flip_rate"] = float(record["flip_rate"])
-        if record.get("temperature") is not None:
-            out["sparsity_temperature"] = float(record["temperature"])
-        num: Dict[str, float] = {}
-        den: Dict[str, float] = {}
-        for t in sparsity.targets:
-            g = layer_group(t.name, sparsity.report_depth)
-            num[g] = num.get(g, 0.0) + record["layers"][t.name] * t.numel
-            den[g] = den.get(g, 0.0) + t.numel
-        for g in num:
-            out[f"density/{g}"] = num[g] / den[g]
-        return out
+    @classmethod
+    def validate_one_epoch(cls, model, iterator, reporter, options, distributed_option) -> None:
+        """ESPnet's validation loop, then :meth:`after_valid_epoch`."""
+        super().validate_one_epoch(
+            model=model, iterator=iterator, reporter=reporter, options=options, distributed_option=distributed_option
+        )
+        cls.after_valid_epoch(iterator, reporter, options, distributed_option)
+
+    @classmethod
+    def after_train_epoch(cls, iterator, reporter, options, distributed_option) -> None:
+        """Extra work after each training epoch (subclasses; ``iterator`` as ESPnet gave it)."""
+
+    @classmethod
+    def after_valid_epoch(cls, iterator, reporter, options, distributed_option) -> None:
+        """Extra work after each validation epoch (subclasses)."""
 
     @staticmethod
     def _truncate_files(ctx: _RunContext, epoch: int) -> None:

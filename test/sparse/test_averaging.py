@@ -1,3 +1,4 @@
+import pytest
 import copy
 
 import torch
@@ -43,7 +44,7 @@ def test_espnet_average_of_frozen_masks_is_repaired_to_the_frozen_density(tmp_pa
     m2.load_state_dict(raw)
     assert sp2.phase == "sparse" and sp2.steps == 9
     assert all(torch.equal(f, t.parametrization.mask) for f, t in zip(frozen, sp2.targets))
-    assert sp2.global_density() == sp.freeze_record()["density_at_freeze"]
+    assert sp2.global_density() == pytest.approx(sp.freeze_record()["density_at_freeze"], abs=1e-7)  # float32 buffer
 
     # the trainer repairs the files on disk (symlinks are left alone)
     fixed = fix_averaged_checkpoints(tmp_path)

@@ -4,7 +4,7 @@ import torch
 
 from msrs.sparse import MSRSSparsity, StaticSparsity
 from msrs.sparse.grad_flow import GradFlowProbe
-from sparse_toy import ToyModel, attached, batch
+from sparse_toy import ToyModel, attached, batch, make_optimizer, train
 
 
 def _probe(tmp_path, model, step=1):
@@ -61,3 +61,45 @@ def test_resumed_probe_reuses_batch_and_truncates_records(tmp_path):
     again.truncate_after(2)
     steps = [json.loads(l)["step"] for l in (tmp_path / "grad_flow.jsonl").read_text().splitlines()]
     assert steps == [1, 2]
+
+
+def _saturated_search(continuation):
+    model, sp = attached(MSRSSparsity, penalty_weight=0.0, phases=[
+        {"name": "search", "end": 2, "unit": "step",
+         "temperature": {"start": 1e4, "end": 1e4, "schedule": "constant"}, "freeze": None}, continuation])
+    assert sp.mask_scale == 2.0
+    with torch.no_grad():
+        for p in sp.logit_parameters:
+            p.copy_(torch.where(torch.rand_like(p) < 0.7, 1.0, -1.0))  # saturated: factor 2 or 0
+    model.bn.momentum = 0.0
+    opt = make_optimizer(model, sp, lr=0.0)
+    train(model, opt, sp, 1)
+    return model, sp, opt
+
+
+def test_probe_reads_the_same_before_and_after_the_freeze(tmp_path):
+    """Same effective weights and batch: the same gradient norms in the search and after the freeze
+    (the stored weight's gradient would read s * sigmoid(l phi) = 2.000x high during the search)."""
+    model, sp, opt = _saturated_search({"name": "sparse"})
+    _, before = _probe(tmp_path / "a", model)
+    train(model, opt, sp, 1, start=1)  # the freeze; effective weights unchanged (continuous)
+    assert sp.phase == "sparse"
+    _, after = _probe(tmp_path / "b", model)
+    for name, v in before["layers"].items():
+        assert abs(after["layers"][name] / v - 1.0) < 1e-5, (name, after["layers"][name] / v)
+    assert abs(after["egf"] / before["egf"] - 1.0) < 1e-5
+
+
+def test_probe_of_a_dense_continuation_equals_a_plain_model_with_the_same_weights(tmp_path):
+    model, sp, opt = _saturated_search({"name": "dense", "pruned_init": "keep"})
+    train(model, opt, sp, 1, start=1)
+    assert sp.phase == "dense"
+    _, after = _probe(tmp_path / "a", model)
+    plain = ToyModel()
+    state = {k: v for k, v in model.state_dict().items() if ".parametrizations." not in k and not k.startswith("sparsity.")}
+    for t in sp.targets:
+        state[t.name] = t.module.weight.detach().clone()
+    plain.load_state_dict(state)
+    _, ref = _probe(tmp_path / "b", plain)
+    for name, v in ref["layers"].items():
+        assert abs(after["layers"][name] / v - 1.0) < 1e-5, name

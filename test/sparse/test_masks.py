@@ -72,8 +72,8 @@ def test_modes_keys_and_deepcopy():
     w = lin.parametrizations.weight.original.detach().clone()
     assert torch.equal(lin.weight, w)  # DENSE
     par.mask[0] = 0
-    par.set_mode(FIXED)
-    assert torch.equal(lin.weight[0], torch.zeros(4)) and torch.equal(lin.weight[1:], w[1:])
+    par.set_mode(FIXED)  # identity: the owner keeps pruned weights at 0, so w * mask == w
+    assert lin.weight is lin.parametrizations.weight.original
     par.set_mode(SOFT)
     assert torch.allclose(lin.weight, w * 2.0 * 0.5)  # phi=0, scale 2
     assert set(lin.state_dict()) == keys
@@ -84,21 +84,24 @@ def test_modes_keys_and_deepcopy():
         MaskParametrization((3, 4), logits=False).set_mode(SOFT)
 
 
-def test_fixed_mode_gradient_is_masked_and_dense_grad_captured():
-    lin = torch.nn.Linear(4, 3, bias=False)
-    par = MaskParametrization((3, 4))
+def test_soft_factors_are_computed_once_per_logit_update():
+    lin = torch.nn.Linear(4, 3)
+    ctl = _Ctl()
+    par = MaskParametrization((3, 4), logits=True, phi_init=0.3, controller=ctl)
     P.register_parametrization(lin, "weight", par)
-    par.mask[1] = 0
-    par.set_mode(FIXED)
-    par.capture_dense_grad(True)
-    x = torch.randn(5, 4)
-    lin(x).sum().backward()
-    g = lin.parametrizations.weight.original.grad
-    assert torch.equal(g[1], torch.zeros(4))
-    expected = x.sum(0).expand(3, 4)
-    assert torch.allclose(par.dense_grad, expected)  # dL/d(w*m), dense
-    par.capture_dense_grad(False)
-    assert par.dense_grad is None
+    par.set_mode(SOFT)
+    ms, dms = par.soft_factors()
+    for _ in range(3):  # micro-batches of one accumulated step reuse the factors
+        lin(torch.randn(2, 4)).sum().backward()
+        assert par.soft_factors()[0] is ms
+    m = torch.sigmoid(torch.tensor(0.3 * 3.0))
+    assert torch.allclose(ms, 2.0 * m.expand(3, 4)) and torch.allclose(dms, (3.0 * 2.0 * m * (1 - m)).expand(3, 4))
+    with torch.no_grad():
+        par.logits.add_(0.1)  # an optimizer step changes the logits' version: recomputed
+    assert par.soft_factors()[0] is not ms
+    ctl2 = type("C", (), {"soft_temperature": 5.0, "mask_scale": 2.0})()
+    par.__dict__["_controller"] = ctl2  # a new temperature: recomputed
+    assert torch.allclose(par.soft_factors()[0], 2.0 * torch.sigmoid(torch.tensor(0.4 * 5.0)).expand(3, 4))
 
 
 def test_mode_restored_after_load():

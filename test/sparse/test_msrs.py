@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from msrs.sparse import MSRSSparsity
-from msrs.sparse.masks import DENSE, FIXED, SOFT
+import msrs.sparse.phase_kinds.search as search_kind
+from msrs.sparse.masks import DENSE, FIXED, SOFT, is_released
 from sparse_toy import attached, batch, make_optimizer, train
 
 
@@ -13,7 +14,7 @@ def test_defaults_are_documented_reconstruction():
     assert [p.kind for p in sp.phase_list] == ["search", "dense"]
     s = sp.phase_list[0]
     assert s.end == 10 and s.options["temperature"]["start"] == 1.0 and s.options["temperature"]["end"] == 200.0
-    assert s.options["freeze"] == {"epsilon": 0.001, "patience": 2, "window": 1, "window_unit": "epoch"}
+    assert s.options["freeze"] == {"epsilon": 0.001, "patience": 2, "window": 1, "window_unit": "epoch", "min_change": 0.01}
     assert sp.mask_scale == 2.0 and sp.penalty_form == "logits" and sp.penalty_normalize
 
 
@@ -50,8 +51,9 @@ def test_temperature_anneals_per_epoch_and_per_step():
         temps.append(sp.soft_temperature)
         train(model, opt, sp, 1, start=e)
         sp.end_epoch(e)
-    assert temps[0] == 1.0 and math.isclose(temps[-1], 200.0)
-    assert all(math.isclose(temps[i + 1] / temps[i], 200 ** 0.25) for i in range(4))
+    # (the mirrored state is the float32 the checkpointed buffer holds)
+    assert temps[0] == 1.0 and math.isclose(temps[-1], 200.0, rel_tol=1e-6)
+    assert all(math.isclose(temps[i + 1] / temps[i], 200 ** 0.25, rel_tol=1e-6) for i in range(4))
     assert sp.phase == "dense"
     model, sp = attached(MSRSSparsity, phases=[
         {"name": "search", "end": 10, "unit": "step", "temperature": {"per": "step", "end": 1024.0}}, {"name": "dense"}])
@@ -61,14 +63,19 @@ def test_temperature_anneals_per_epoch_and_per_step():
 
 
 def test_freeze_when_stable_records_epoch_and_density():
-    # epsilon 1.0: every window counts as stable -> freeze after `patience` windows
-    model, sp = attached(MSRSSparsity, penalty_weight=0.05, phases=[
-        {"name": "search", "end": 20, "freeze": {"epsilon": 1.0, "patience": 2}}, {"name": "sparse"}])
-    opt = make_optimizer(model, sp)
-    train(model, opt, sp, 12, steps_per_epoch=3)
+    # the default epsilon (0.1 % flips per window) at a temperature that saturates the mask:
+    # once the logits have crossed the threshold and settled, two stable epochs freeze it
+    model, sp = attached(MSRSSparsity, penalty_weight=0.5, phases=[
+        {"name": "search", "end": 40, "temperature": {"start": 1.0, "end": 1e3, "per": "step", "span": 30},
+         "unit": "epoch", "freeze": {"epsilon": 0.001, "patience": 2}}, {"name": "sparse"}])
+    opt = make_optimizer(model, sp, lr=0.05)
+    for e in range(1, 41):
+        train(model, opt, sp, 3, start=3 * (e - 1), steps_per_epoch=3)
+        if sp.phase != "search":
+            break
     rec = sp.freeze_record()
-    assert rec["frozen"] and rec["freeze_epoch"] == 2 and rec["freeze_step"] == 6
-    assert 0.0 < rec["density_at_freeze"] < 1.0
+    assert rec["frozen"] and rec["freeze_epoch"] < 40, rec
+    assert 0.0 < rec["density_at_freeze"] < 0.99
     assert sp.phase == "sparse"
     ev = [e for e in sp.pop_events() if e["type"] == "freeze"]
     assert ev and ev[0]["reason"] == "stable" and set(ev[0]["layers"]) == {t.name for t in sp.targets}
@@ -84,7 +91,7 @@ def test_flip_rate_counts_changed_hard_decisions_and_max_epoch_freezes():
     hard = sp.hard_masks()
     expected = sum(int((h != b).sum()) for h, b in zip(hard, before)) / sum(b.numel() for b in before)
     rec = sp.end_epoch(1)
-    assert math.isclose(rec["flip_rate"], expected)
+    assert math.isclose(rec["flip_rate"], expected, rel_tol=1e-6)  # float32 buffer
     for e in (2, 3):
         sp.start_epoch(e)
         train(model, opt, sp, 3, start=3 * e)
@@ -110,9 +117,14 @@ def _freeze_model(continuation, pruned_init="zero"):
     opt = make_optimizer(model, sp)
     train(model, opt, sp, 4)
     pre = {t.name: t.original.detach().clone() for t in sp.targets}
-    train(model, opt, sp, 1, start=4)  # step 5 ends the search phase
-    # the frozen mask is the hard decision of the logits, which stop training at the freeze
-    hard = [(p > 0).to(torch.uint8) for p in sp.logit_parameters]
+    seen = []
+    original = search_kind.hard_masks
+    search_kind.hard_masks = lambda *a: seen.append(original(*a)) or seen[-1]
+    try:
+        train(model, opt, sp, 1, start=4)  # step 5 ends the search phase
+    finally:
+        search_kind.hard_masks = original
+    hard = seen[-1]  # the hard decision the freeze installed
     return model, sp, opt, pre, hard
 
 
@@ -120,8 +132,10 @@ def test_dense_continuation_restarts_pruned_weights_from_zero_and_trains_them():
     model, sp, opt, pre, hard = _freeze_model("dense")
     assert sp.phase == "dense"
     for t, h in zip(sp.targets, hard):
-        assert t.parametrization.current_mode == DENSE
-        assert torch.equal(t.parametrization.mask, h)
+        par = t.parametrization
+        assert par.current_mode == DENSE
+        # no masked phase follows: logits (and their Adam state) and masks are released
+        assert is_released(par.logits) and is_released(par.mask) and par.logits not in opt.state
         w = t.original
         assert torch.equal(w[h == 0], torch.zeros_like(w[h == 0]))
         assert torch.equal(opt.state[w]["exp_avg"][h == 0], torch.zeros_like(w[h == 0]))
@@ -133,40 +147,11 @@ def test_dense_continuation_restarts_pruned_weights_from_zero_and_trains_them():
     assert all(torch.equal(a, b) for a, b in zip(logits_before, sp.logit_parameters))
 
 
-def test_dense_continuation_keep_option_and_scale_folding():
-    model, sp, opt, pre, hard = _freeze_model("dense", pruned_init="keep")
-    for t, h in zip(sp.targets, hard):
-        w = t.original
-        # kept weights absorbed the soft-mask scale (2x); pruned keep their stored value
-        assert not torch.equal(w[h == 0], torch.zeros_like(w[h == 0]))
-
-
-def test_fold_scale_keeps_the_function_continuous_at_freeze():
-    model, sp = attached(MSRSSparsity, phi_init=0.5, penalty_weight=0.0, phases=[
-        {"name": "search", "end": 6, "unit": "step", "temperature": {"start": 1.0, "end": 1e4, "per": "step"}},
-        {"name": "sparse"}])
-    assert math.isclose(sp.mask_scale, 1 / (1 / (1 + math.exp(-0.5))))
-    with torch.no_grad():
-        for p in sp.logit_parameters:
-            p[::2] = -0.5  # half the rows pruned
-    model.bn.momentum = 0.0  # keep BatchNorm statistics fixed across the extra step
-    opt = make_optimizer(model, sp, lr=0.0)  # lr 0: weights do not move, only the phase changes
-    train(model, opt, sp, 5)
-    assert sp.soft_temperature > 1e3  # the soft mask is saturated: 0 or the scale
-    x, y = batch(99)
-    model.eval()
-    with sp.penalty_disabled():
-        before = model(x, y)[0]
-        train(model, opt, sp, 1, start=5)
-        model.eval()
-        after = model(x, y)[0]
-    assert sp.phase == "sparse"
-    assert torch.allclose(before, after, atol=1e-5)
-
-
 def test_sparse_continuation_fixed_mask_and_no_logit_gradients():
     model, sp, opt, pre, hard = _freeze_model("sparse")
     assert all(t.parametrization.current_mode == FIXED for t in sp.targets)
+    assert all(torch.equal(t.parametrization.mask, h) for t, h in zip(sp.targets, hard))
+    assert all(is_released(p) for p in sp.logit_parameters)  # no search follows: logits freed
     train(model, opt, sp, 4, start=5)
     for t, h in zip(sp.targets, hard):
         assert torch.equal(t.module.weight[h == 0], torch.zeros_like(t.module.weight[h == 0]))

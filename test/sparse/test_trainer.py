@@ -132,7 +132,7 @@ def test_outputs_images_grad_flow_and_events(corpus, tmp_path):
     kinds = [(e["type"], e.get("to")) for e in events["events"]]
     assert kinds == [("freeze", None), ("phase", "dense")]
     recs = _lines(out / "sparsity.jsonl")
-    assert set(recs[0]) == {"epoch", "step", "phase", "phase_index", "temperature", "global_density",
+    assert set(recs[0]) == {"epoch", "step", "phase", "phase_index", "temperature", "lambda", "global_density",
                             "flip_rate", "penalty", "layers"}
     assert recs[0]["temperature"] == 1.0 and recs[1]["temperature"] == 200.0 and recs[2]["temperature"] is None
 

@@ -1,0 +1,129 @@
+"""The sparsity penalty of the learned-mask methods, applied as a pull on each logit.
+
+The penalty is ``lambda * c * R`` with
+
+* ``R = sum(phi)`` (``penalty: logits``; MSRS's ``lambda 1^T phi`` as reported
+  second-hand): every logit feels ``dR/dphi = 1``;
+* ``R = sum(s * sigmoid(l * phi))`` (``penalty: mask``; Continuous
+  Sparsification): ``dR/dphi = l s m (1 - m)``;
+
+and the normalisation ``c`` (``penalty_normalize``):
+
+* ``grad_rms`` (MSRS default): ``c`` = the root mean square of the logits'
+  task gradients at that step, over all logits of the model.  The pull is then
+  measured in units of the typical task gradient, which is what decides
+  pruning under Adam-type optimizers (the update of a logit depends on the
+  ratio of its pull to its task gradient, not on either alone), so one
+  ``lambda`` means the same at 0.4 M and at 250 M parameters.  Being global
+  (not per layer), layers whose gradients vanish feel a relatively larger
+  pull: they are the ones pruned (the paper's "implicitly masking the weights
+  affected by vanishing gradients").
+* ``none``: ``c = 1`` (the literal formula; CS's default).
+* ``count``: ``c = 1 / N`` for ``N`` logits (msrs < 0.2's ``penalty_normalize:
+  true``).  At 250 M logits and ``lambda = 1`` the pull is 4e-9, below Adam's
+  ``eps``, and the mask just follows the sign of the task gradient.
+
+The gradient ``lambda * c * dR/dphi`` is added to the logits' ``.grad`` in the
+optimizer pre-step hook (after ESPnet's unscaling and clipping): no autograd
+graph is built over the logits for it.  :meth:`LogitPull.value` gives the
+same penalty as a differentiable scalar for logging or for a custom loop
+(``add_penalty_to_loss: false``).
+"""
+
+import logging
+import math
+from typing import List, Optional
+
+import torch
+
+logger = logging.getLogger(__name__)
+
+PENALTY_FORMS = ("logits", "mask")
+NORMALIZATIONS = ("grad_rms", "none", "count")
+
+
+def parse_normalize(value) -> str:
+    """Accept ``grad_rms|none|count`` and the old booleans (true = count, false = none)."""
+    if value is True:
+        return "count"
+    if value is False or value is None:
+        return "none"
+    if value not in NORMALIZATIONS:
+        raise ValueError(f"sparsity_conf penalty_normalize must be one of {NORMALIZATIONS}, got {value!r}")
+    return value
+
+
+class LogitPull:
+    """``lambda * c * R`` of the module docstring, as a gradient and as a value.
+
+    Args:
+        form: ``logits`` or ``mask``.
+        normalize: ``grad_rms``, ``none`` or ``count``.
+    """
+
+    def __init__(self, form: str, normalize: str):
+        if form not in PENALTY_FORMS:
+            raise ValueError(f"sparsity_conf penalty must be one of {PENALTY_FORMS}, got {form!r}")
+        self.form = form
+        self.normalize = parse_normalize(normalize)
+        self._warned = False
+
+    def _coefficient(self, logits: List[torch.Tensor], grads: List[torch.Tensor]) -> float:
+        n = sum(p.numel() for p in logits)
+        if self.normalize == "count":
+            return 1.0 / max(n, 1)
+        if self.normalize == "none":
+            return 1.0
+        if not grads:
+            return 0.0
+        norms = torch._foreach_norm(grads)
+        total = float(torch.linalg.vector_norm(torch.stack(norms)).item())
+        return total / math.sqrt(max(sum(g.numel() for g in grads), 1))
+
+    @torch.no_grad()
+    def apply(self, sp, lam: float, eps: Optional[float] = None) -> None:
+        """Add ``lam * c * dR/dphi`` to the ``.grad`` of ``sp``'s logits."""
+        pars = [t.parametrization for t in sp.targets if t.parametrization.logits is not None]
+        pars = [p for p in pars if p.logits.grad is not None]
+        if not pars:
+            return
+        grads = [p.logits.grad for p in pars]
+        coef = self._coefficient([p.logits for p in pars], grads)
+        sp._set("pull_coef", coef)
+        pull = lam * coef
+        if eps is not None and not self._warned and 0.0 < abs(pull) * self._max_slope(sp) < eps:
+            self._warned = True
+            logger.warning(
+                "sparsity: the penalty's pull per logit (%.3g) is below the optimizer's eps (%.1g): "
+                "the learned mask will follow the sign of the task gradient, not the penalty; "
+                "raise penalty_weight or use penalty_normalize: grad_rms (docs/sparsity.md)",
+                abs(pull) * self._max_slope(sp), eps,
+            )
+        if pull == 0.0:
+            return
+        if self.form == "logits":
+            torch._foreach_add_(grads, pull)
+        else:
+            torch._foreach_add_(grads, [p.soft_factors()[1] for p in pars], alpha=pull)
+
+    def _max_slope(self, sp) -> float:
+        """Largest ``dR/dphi`` (1 for ``logits``; ``l s / 4`` for ``mask``)."""
+        if self.form == "logits":
+            return 1.0
+        return sp.soft_temperature * sp.mask_scale / 4.0
+
+    def value(self, sp, lam: float) -> torch.Tensor:
+        """The penalty ``lam * c * R`` (fp32, differentiable in the logits)."""
+        logits = [p for p in sp.logit_parameters if p.numel()]
+        if self.form == "logits":
+            total = torch.stack([p.float().sum() for p in logits]).sum()
+        else:
+            t = sp.soft_temperature
+            total = torch.stack([torch.sigmoid(p.float() * t).sum() for p in logits]).sum() * sp.mask_scale
+        if self.normalize == "count":
+            c = 1.0 / max(sum(p.numel() for p in logits), 1)
+        elif self.normalize == "none":
+            c = 1.0
+        else:  # the RMS task gradient of the last step (0 before the first)
+            c = sp._s["pull_coef"]
+        return total * (lam * c)
