@@ -19,15 +19,17 @@
 #   ./run.sh --modality vsr --train_subset "utt_regex=_trainval_"
 #   # data preparation only, ROIs on 32 local processes:
 #   ./run.sh --stage 1 --stop_stage 4 --nj 32
-#   # 8 GPUs on one node (keep the frames per GPU: double batch_bins, halve accum_grad):
-#   ./run.sh --stage 6 --ngpu 8 --train_args "--batch_bins 28000 --accum_grad 2"
+#   # 8 GPUs on one node, same frames per GPU (3,500 bins) and about the same update size:
+#   ./run.sh --stage 6 --ngpu 8 --batch_bins_per_gpu 3500 --train_args "--accum_grad 2"
 #   # 2 nodes x 8 GPUs through slurm (cmd.sh: cmd_backend=slurm, conf/slurm.conf from
 #   # utils/slurm.conf.example; the exp directory must be on a shared file system):
-#   cmd_backend=slurm ./run.sh --stage 6 --ngpu 8 --num_nodes 2 \
-#       --train_args "--batch_bins 56000 --accum_grad 1"
+#   cmd_backend=slurm ./run.sh --stage 6 --ngpu 8 --num_nodes 2 --batch_bins_per_gpu 3500 \
+#       --train_args "--accum_grad 1"
+#   # torchrun instead of slurm/run.pl: see docs/models.md, "Multi-node with torchrun"
 #
 # The configs' batch_bins is the global batch that ESPnet splits over all GPUs, sized
-# for 4 x 80 GB (see the config headers).  --auto_schedule true (default) counts the
+# for 4 x 80 GB (see the config headers); --batch_bins_per_gpu scales it with the GPU
+# count, and stage 7 logs the per-GPU figure (local/schedule_args.py).  --auto_schedule true (default) counts the
 # updates per epoch of the actual data and batch and sets the warm-up + cosine schedule
 # to span 5 + 75 epochs (local/schedule_args.py).
 set -euo pipefail
@@ -64,6 +66,8 @@ use_lm=false            # train (stage 5) and use a Transformer LM (conf/lm.yaml
 lm_config=conf/lm.yaml
 inference_config=""     # default: conf/decode.yaml (conf/decode_lm.yaml with --use_lm true)
 train_args=""           # extra options for msrs.bin.avsr_train (e.g. "--max_epoch 50 --use_amp true")
+batch_bins_per_gpu=""   # per-GPU batch: sets batch_bins = this x ngpu x num_nodes (the configs' batch_bins
+                        # is global: VSR 14000 = 3500 per GPU of 4, AVSR 6150000 = 1537500 per GPU of 4)
 inference_args=""       # extra options for msrs.bin.avsr_inference
 inference_tag=""        # decode directory prefix (default: decode_<inference config name>)
 expdir=exp
@@ -119,6 +123,12 @@ curriculum_expdir=${curriculum_expdir:-${expdir}/curriculum_4s}
 mexpdir=${expdir}
 [ -z "${train_subset}" ] || mexpdir=${expdir}/subset_$(echo "${train_subset}" | tr '=,' '__')
 world_size=$(( ngpu * num_nodes )); [ "${world_size}" -ge 1 ] || world_size=1
+if [ -n "${batch_bins_per_gpu}" ]; then
+    [[ "${batch_bins_per_gpu}" =~ ^[1-9][0-9]*$ ]] \
+        || { log "--batch_bins_per_gpu must be a positive integer, got '${batch_bins_per_gpu}'"; exit 2; }
+    train_args="--batch_bins $(( batch_bins_per_gpu * world_size )) ${train_args}"
+    log "batch_bins ${batch_bins_per_gpu} per GPU x ${world_size} GPU(s) = $(( batch_bins_per_gpu * world_size ))"
+fi
 token_tag=${bpemode}${nbpe}
 
 common=(

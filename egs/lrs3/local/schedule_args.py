@@ -24,6 +24,17 @@ import shlex
 import sys
 
 
+def _total_length(shape_file: str) -> int:
+    """Sum of the first dimension over a shape file (frames of video_shape)."""
+    total = 0
+    with open(shape_file, encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 2:
+                total += int(parts[1].split(",")[0])
+    return total
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", required=True, help="training config (YAML)")
@@ -40,12 +51,16 @@ def main() -> None:
     args = AVSRTask.get_parser().parse_args(
         ["--config", a.config, "--output_dir", "unused"] + shlex.split(a.train_args)
     )
-    if (args.scheduler or "").lower() != "cosineannealingwarmuprestarts":
-        logging.warning("%s: scheduler %s is not step-based cosine; nothing to set", a.config, args.scheduler)
-        return
-    if args.num_iters_per_epoch:
-        n_batches = args.num_iters_per_epoch
-    else:
+    world = max(1, a.world_size)
+    frames = _total_length(a.shape_file[0])
+    if args.batch_type in ("length", "numel", "folded") or args.batch_bins:
+        logging.warning(
+            "batch_bins %d is the global batch (ESPnet splits each batch over the %d GPU(s)): "
+            "about %d bins per GPU per step, x accum_grad %d per update",
+            args.batch_bins, world, args.batch_bins // world, args.accum_grad,
+        )
+    sampler = None
+    if not args.num_iters_per_epoch:
         sampler = build_batch_sampler(
             type=args.batch_type,
             shape_files=a.shape_file,
@@ -57,7 +72,14 @@ def main() -> None:
             drop_last=args.drop_last_iter,
             min_batch_size=a.world_size if a.world_size > 1 else args.min_batch_size,
         )
-        n_batches = len(sampler)
+        logging.warning(
+            "%s: %d batches of %.0f frames per GPU on average (%s)",
+            a.config, len(sampler), frames / len(sampler) / world, a.shape_file[0],
+        )
+    if (args.scheduler or "").lower() != "cosineannealingwarmuprestarts":
+        logging.warning("%s: scheduler %s is not step-based cosine; nothing to set", a.config, args.scheduler)
+        return
+    n_batches = args.num_iters_per_epoch or len(sampler)
     updates = n_batches // max(1, args.accum_grad)
     if updates < 1:
         sys.exit(f"schedule_args: {n_batches} batches per epoch < accum_grad {args.accum_grad}")
