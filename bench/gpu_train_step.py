@@ -7,7 +7,9 @@ training):
 * ``dense``: ``egs/lrs3/conf/train_vsr_dense.yaml``;
 * ``msrs_search``: ``train_vsr_msrs.yaml`` in its first (mask search) epoch;
 * ``msrs_sparse``: ``train_vsr_msrs_sparse.yaml`` after its search epochs,
-  in the sparse continuation (frozen binary mask, weights train),
+  in the sparse continuation (frozen binary mask, weights train);
+* optionally ``avsr_dense`` / ``avsr_msrs_search`` (the AVSR configs, with
+  16 kHz audio beside the video),
 
 and each precision of ``--precisions``:
 
@@ -28,7 +30,10 @@ batch of ``--batch`` utterances x ``--utt_frames`` 88x88 frames after
   steps; on CPU an estimate, the model state (weights, gradients and AdamW
   moments: the parameter bytes x 4) plus the bytes autograd saves for
   backward in one forward pass (measured with saved-tensor hooks, each
-  storage counted once), which is what dominates a GPU's peak;
+  storage counted once), which is what dominates a GPU's peak; with
+  ``--project_utts N`` also projected linearly to N utterances per GPU (the
+  activations of one utterance measured as the difference to a batch one
+  utterance smaller); ``--rounds 0`` skips the timing;
 * the dtype of the MSRS mask logits' gradients (they must stay float32
   under autocast).
 
@@ -67,8 +72,13 @@ VARIANTS = {
     "dense": "train_vsr_dense.yaml",
     "msrs_search": "train_vsr_msrs.yaml",
     "msrs_sparse": "train_vsr_msrs_sparse.yaml",
+    "avsr_dense": "train_avsr_dense.yaml",
+    "avsr_msrs_search": "train_avsr_msrs.yaml",
 }
-ARCH_KEYS = ("video_frontend_conf", "encoder_conf", "decoder_conf", "preprocessor_conf")
+ARCH_KEYS = (
+    "video_frontend_conf", "audio_frontend_conf", "fusion_conf",
+    "encoder_conf", "decoder_conf", "preprocessor_conf",
+)
 
 
 def load_config(variant: str, tiny: bool) -> dict:
@@ -77,9 +87,10 @@ def load_config(variant: str, tiny: bool) -> dict:
     if tiny:
         from msrs.tasks.avsr_testing import tiny_config
 
-        small = tiny_config("vsr")
+        small = tiny_config(conf.get("modality", "vsr"))
         for key in ARCH_KEYS:
-            conf[key] = small[key]
+            if key in small:
+                conf[key] = small[key]
         conf["token_type"] = "char"
     return conf
 
@@ -109,15 +120,22 @@ def build(variant: str, tiny: bool, device: str):
     return model, optimizers, len(tokens), args, sp
 
 
-def random_batch(batch: int, frames: int, vocab: int, size: int, device: str) -> dict:
+def random_batch(
+    batch: int, frames: int, vocab: int, size: int, device: str, audio: bool = False
+) -> dict:
+    """Random 88x88 video (and 16 kHz audio for AVSR) with ~3.6 tokens/s."""
     g = torch.Generator().manual_seed(0)
     text_len = max(2, round(frames / 25 * 3.6))  # ~3.6 unigram-5000 tokens/s
-    return dict(
+    out = dict(
         video=(torch.rand(batch, frames, size, size, generator=g) * 255).to(device),
         video_lengths=torch.full((batch,), frames, dtype=torch.long, device=device),
         text=torch.randint(3, vocab - 1, (batch, text_len), generator=g).to(device),
         text_lengths=torch.full((batch,), text_len, dtype=torch.long, device=device),
     )
+    if audio:
+        out["speech"] = (torch.randn(batch, frames * 640, generator=g) * 0.1).to(device)
+        out["speech_lengths"] = torch.full((batch,), frames * 640, dtype=torch.long, device=device)
+    return out
 
 
 def set_precision(precision: str, device: str):
@@ -153,7 +171,8 @@ def saved_bytes(model, batch, autocast) -> int:
 def bench_row(variant: str, precision: str, a) -> dict:
     model, optimizers, vocab, args, sp = build(variant, a.tiny, a.device)
     size = int(args.preprocessor_conf.get("crop_size", 88))
-    batch = random_batch(a.batch, a.utt_frames, vocab, size, a.device)
+    audio = args.modality == "avsr"
+    batch = random_batch(a.batch, a.utt_frames, vocab, size, a.device, audio)
     autocast = set_precision(precision, a.device)
     scaler = torch.amp.GradScaler(a.device.split(":")[0], enabled=False)
     model.train()
@@ -183,7 +202,7 @@ def bench_row(variant: str, precision: str, a) -> dict:
         if cuda:
             torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
-    logits = list(sp.logit_parameters) if sp is not None and variant == "msrs_search" else []
+    logits = list(sp.logit_parameters) if sp is not None and sp.phase == "search" else []
     state = sum(p.numel() * p.element_size() for p in model.parameters()) * 4
     row = dict(
         variant=variant,
@@ -194,16 +213,25 @@ def bench_row(variant: str, precision: str, a) -> dict:
         phase=sp.phase if sp is not None else "none",
         batch=a.batch,
         utt_frames=a.utt_frames,
-        step_s=round(statistics.median(times), 4),
-        frames_per_s=round(a.batch * a.utt_frames / statistics.median(times), 1),
-        mask_logit_grad_dtype=str(logits[0].grad.dtype) if logits else None,
+        step_s=round(statistics.median(times), 4) if times else None,
+        frames_per_s=round(a.batch * a.utt_frames / statistics.median(times), 1) if times else None,
+        mask_logit_grad_dtype=str(logits[0].grad.dtype) if logits and logits[0].grad is not None else None,
     )
     if cuda:
         row["peak_bytes"] = torch.cuda.max_memory_allocated()
         row["peak_kind"] = "measured"
     else:
-        row["peak_bytes"] = state + saved_bytes(model, batch, autocast)
+        act = saved_bytes(model, batch, autocast)
+        row["peak_bytes"] = state + act
         row["peak_kind"] = "estimate (state + saved activations)"
+        if a.project_utts:
+            # activations grow linearly with the utterances of one length:
+            # measure one utterance less and extrapolate
+            one_less = random_batch(a.batch - 1, a.utt_frames, vocab, size, a.device, audio)
+            per_utt = act - saved_bytes(model, one_less, autocast)
+            row["projected_utts"] = a.project_utts
+            row["projected_gb"] = round(
+                (state + act + per_utt * (a.project_utts - a.batch)) / 1e9, 1)
     row["peak_gb"] = round(row["peak_bytes"] / 1e9, 3)
     del model, optimizers
     if cuda:
@@ -258,13 +286,17 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--tiny", action="store_true", help="test-size model (CPU, CI)")
-    p.add_argument("--variants", default=",".join(VARIANTS))
+    p.add_argument("--variants", default="dense,msrs_search,msrs_sparse",
+                   help="comma list of: " + ",".join(VARIANTS))
     p.add_argument("--precisions", default="fp32,tf32,bf16")
     p.add_argument("--batch", type=int, default=None,
                    help="utterances per step (default: 21 x 150 frames = the VSR "
                         "config's ~3,150 frames per GPU of 4; tiny: 2)")
     p.add_argument("--utt_frames", type=int, default=None, help="frames per utterance")
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=3, help="timed steps (0: memory only)")
+    p.add_argument("--project_utts", type=int, default=0,
+                   help="CPU: also project the memory to this many utterances per "
+                   "GPU (needs --batch >= 2)")
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--launcher", action="store_true", help="also run the launcher step")
@@ -292,10 +324,13 @@ def main(argv=None) -> int:
         result["launcher"] = launcher_step(a)
         print(json.dumps(result["launcher"]), flush=True)
     print()
-    print(f"{'variant':<12} {'precision':<9} {'phase':<7} {'frames/s':>9} {'peak GB':>8}  mask grad")
+    print(f"{'variant':<17} {'precision':<9} {'phase':<7} {'frames/s':>9} {'peak GB':>8} "
+          f"{'proj. GB':>8}  mask grad")
     for r in rows:
-        print(f"{r['variant']:<12} {r['precision']:<9} {r['phase']:<7} {r['frames_per_s']:>9.1f} "
-              f"{r['peak_gb']:>8.3f}  {r['mask_logit_grad_dtype'] or '-'}")
+        fps = f"{r['frames_per_s']:.1f}" if r["frames_per_s"] is not None else "-"
+        print(f"{r['variant']:<17} {r['precision']:<9} {r['phase']:<7} {fps:>9} "
+              f"{r['peak_gb']:>8.3f} {r.get('projected_gb', '-'):>8}  "
+              f"{r['mask_logit_grad_dtype'] or '-'}")
     print(f"{rows[0]['params_m']} M parameters; {a.batch} x {a.utt_frames} frames per step on "
           f"{a.device}; peak: {rows[0]['peak_kind']}")
     if a.json:
