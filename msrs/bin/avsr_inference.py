@@ -582,6 +582,18 @@ def main(cmd: Optional[Sequence[str]] = None) -> None:
     kwargs.pop("config", None)
     kwargs.pop("log_level")
     archive = kwargs.pop("model_archive")
+    made_by = {  # checked before any model is built: say which stage makes the file
+        "asr_train_config": "written by training, stage 7 of egs/TEMPLATE/avsr.sh",
+        "asr_model_file": "written by training (stage 7; valid.acc.ave.pth after its last epoch)",
+        "lm_train_config": "written by LM training, stage 5",
+        "lm_file": "written by LM training, stage 5",
+        "key_file": "a list of utterance ids",
+        "model_archive": "written by packing, stage 11",
+    }
+    for opt, what in made_by.items():
+        path = archive if opt == "model_archive" else kwargs.get(opt)
+        if path is not None and not Path(path).exists():
+            raise SystemExit(f"avsr_inference: --{opt} {path}: no such file ({what})")
     if archive is not None:
         from msrs.utils.model_archive import unpack
 

@@ -14,6 +14,7 @@ from msrs.tasks.checkpoint_io import (
     prune_state_files,
     repair_resume_checkpoint,
 )
+from msrs.utils.dir_lock import DirLock
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,9 @@ class AVSRTrainer(MsrsTrainer):
     Checkpoints are crash-safe: ``checkpoint.pth`` and ``<N>epoch.pth`` are
     written atomically, a corrupt ``checkpoint.pth`` falls back to the newest
     intact epoch file on resume, and model averaging skips unreadable epoch
-    files (see :mod:`msrs.tasks.checkpoint_io`).
+    files (see :mod:`msrs.tasks.checkpoint_io`).  Rank 0 holds
+    ``<output_dir>/.trainer.lock`` while training: a second trainer on the
+    same directory stops at once with ``DirLockedError`` naming the first.
     """
 
     @classmethod
@@ -52,12 +55,14 @@ class AVSRTrainer(MsrsTrainer):
         """``MsrsTrainer.run`` with atomic saves, resume fallback and safe averaging."""
         rank0 = not distributed_option.distributed or distributed_option.dist_rank == 0
         output_dir = Path(trainer_options.output_dir)
-        if trainer_options.resume and rank0:
-            repair_resume_checkpoint(output_dir, optimizers)
-        if trainer_options.resume and distributed_option.distributed:
-            torch.distributed.barrier()
-        with crash_safe_saving():
-            super().run(
+        # A second trainer on the same directory stops at once, naming the first.
+        lock = DirLock(output_dir, ".trainer.lock", "training").acquire() if rank0 else None
+        try:
+            if trainer_options.resume and rank0:
+                repair_resume_checkpoint(output_dir, optimizers)
+            if trainer_options.resume and distributed_option.distributed:
+                torch.distributed.barrier()
+            cls._run_crash_safe(
                 model=model,
                 optimizers=optimizers,
                 schedulers=schedulers,
@@ -67,8 +72,17 @@ class AVSRTrainer(MsrsTrainer):
                 trainer_options=trainer_options,
                 distributed_option=distributed_option,
             )
-        if rank0:
-            prune_state_files(output_dir)
+            if rank0:
+                prune_state_files(output_dir)
+        finally:
+            if lock is not None:
+                lock.release()
+
+    @classmethod
+    def _run_crash_safe(cls, **kwargs) -> None:
+        """``MsrsTrainer.run`` with ESPnet's saves atomic and its averaging safe."""
+        with crash_safe_saving():
+            super().run(**kwargs)
 
     @classmethod
     def _report_skipped(

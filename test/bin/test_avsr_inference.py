@@ -234,3 +234,14 @@ def test_an_utterance_failing_in_the_model_does_not_stop_decoding():
     assert failures == [
         ("bad", "ValueError: utterance 'bad': video has 9 frames but audio 3")
     ]
+
+
+def test_missing_model_files_are_named_before_anything_is_built(tmp_path):
+    """Issue 13, point 6: a missing checkpoint says which stage makes it, at once."""
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("modality: vsr\n")
+    base = ["--output_dir", str(tmp_path / "o"), "--data_path_and_name_and_type", "v.scp,video,video"]
+    with pytest.raises(SystemExit, match=r"--asr_model_file .*nope.pth: no such file \(written by training \(stage 7"):
+        avsr_inference.main(base + ["--asr_train_config", str(cfg), "--asr_model_file", str(tmp_path / "nope.pth")])
+    with pytest.raises(SystemExit, match=r"--asr_train_config .*: no such file \(written by training, stage 7"):
+        avsr_inference.main(base + ["--asr_train_config", str(tmp_path / "none.yaml")])

@@ -5,8 +5,15 @@ to the repository, as in egs/), the synthetic corpus is generated with the
 ``tiny`` preset, both models train for one epoch, and every later stage runs:
 decoding (clean and babble), scoring, report with plots, packing, and decoding
 again from the packed archive.  A rerun must skip the finished stages.
+
+Fault injection (issue 13): after stage 1 one clip of each split is truncated;
+the run must finish, keep stage 2 undone for the failed clips, score the test
+set against its full reference (the missing utterance as deletions) and say so
+in the final WER table; a truncated checkpoint.pth must resume from the last
+intact epoch file.
 """
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -40,10 +47,20 @@ SMALL = (
 )  # fmt: skip
 
 
+def _break_one_clip_per_split(rec: Path) -> None:
+    """Truncate the first recording of data/{train,valid,test} (a corrupt clip)."""
+    for s in ("train", "valid", "test"):
+        path = Path((rec / "data" / s / "video.scp").read_text().split("\n")[0].split()[1])
+        path = path if path.is_absolute() else rec / path
+        path.write_bytes(path.read_bytes()[:600])
+
+
 @pytest.fixture(scope="module")
 def finished_recipe(tmp_path_factory):
     rec = copy_recipe("mini_lrs3", tmp_path_factory.mktemp("egs"))
-    out = _run(rec, *SMALL)
+    _run(rec, *SMALL, "--stop_stage", "1")
+    _break_one_clip_per_split(rec)
+    out = _run(rec, *SMALL, "--stage", "2")
     return rec, out
 
 
@@ -83,11 +100,43 @@ def test_every_stage_produces_its_outputs(finished_recipe):
     assert "| model | condition |" in table and "avsr_train_avsr_msrs" in table
 
 
+def test_bad_clips_are_counted_and_the_test_set_is_scored_whole(finished_recipe):
+    rec, out = finished_recipe
+    n_test = len((rec / "data/test/text").read_text().splitlines())
+    for s in ("train", "valid", "test"):
+        assert len((rec / "dump/raw" / s / "failures.txt").read_text().splitlines()) >= 1
+        assert not (rec / "dump/raw" / s / ".done.stage2").exists()  # retried on rerun
+    assert "not marked done: a rerun retries only those" in out
+    score = json.loads(
+        (rec / "exp/vsr_train_vsr_msrs/decode_decode_test_clean/score/scores.json").read_text()
+    )
+    assert score["n_utts"] == n_test and score["n_scored"] == n_test - 1
+    assert f"test clean: scored {n_test - 1} of {n_test} reference utterances" in out
+    # the final WER table states scored/total per condition, and the data counts
+    table = out.split("=== WER (%)", 1)[1]
+    assert f"| `vsr_train_vsr_msrs` | decode_test | **{n_test - 1} of {n_test}** | – |" in table
+    assert f"| `avsr_train_avsr_msrs` | decode_test | **{n_test - 1} of {n_test}** |" in table
+    assert f"| test | {n_test} | {n_test - 1} | 1 | {n_test - 1} |" in table
+
+
 def test_rerun_skips_finished_stages(finished_recipe):
     rec, _ = finished_recipe
     out = _run(rec, *SMALL, "--stop_stage", "9", timeout=300)
     assert "already trained" in out
     assert "stage 7: training" not in out
+    assert "not marked done: a rerun retries only those" in out  # the bad clips, again
+
+
+def test_truncated_checkpoint_resumes_from_the_last_intact_epoch(finished_recipe):
+    rec, _ = finished_recipe
+    exp = rec / "exp" / "vsr_train_vsr_msrs"
+    (exp / "checkpoint.pth").write_bytes(b"")  # killed while writing it
+    (exp / ".done.stage7").unlink()
+    _run(rec, *SMALL, "--stage", "7", "--stop_stage", "7", "--models", "vsr", timeout=600)
+    log = (exp / "train.log").read_text()
+    assert "RESUME FALLBACK" in log and "checkpoint.pth is empty (0 bytes)" in log
+    assert "1epoch.pth (end of epoch 1)" in log
+    assert (exp / "checkpoint.pth.corrupt").exists() and (exp / ".done.stage7").exists()
 
 
 def test_packed_archive_decodes(finished_recipe, tmp_path):

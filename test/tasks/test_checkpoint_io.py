@@ -133,3 +133,18 @@ def test_truncated_checkpoint_and_epoch_file_resume_from_last_intact_epoch(
     assert "model averaging: skipping" in caplog.text and "3epoch.pth" in caplog.text
     assert (exp / "valid.acc.ave.pth").resolve().name == "valid.acc.ave_3best.pth"
     assert torch.load(exp / "valid.acc.ave.pth", weights_only=False)
+
+
+def test_a_second_trainer_on_the_same_directory_stops_at_once(tmp_path):
+    """Issue 13, failure 3: no second trainer on one experiment directory."""
+    from msrs.utils.dir_lock import DirLock, DirLockedError
+
+    corpus = write_tiny_corpus(tmp_path, sets={"train": 4, "valid": 2})
+    cfg = tmp_path / "train.yaml"
+    cfg.write_text(yaml.safe_dump(tiny_config("vsr", max_epoch=1)))
+    exp = tmp_path / "exp"
+    shapes = _shapes(corpus, tmp_path / "stats")
+    with DirLock(exp, ".trainer.lock", "training"):
+        with pytest.raises(DirLockedError, match=r"exp is in use by training: pid \d+"):
+            avsr_train.main(train_command(corpus, cfg, exp, "vsr", shapes))
+    assert not (exp / "checkpoint.pth").exists()
