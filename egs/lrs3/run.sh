@@ -54,6 +54,7 @@ min_frames=12           # training utterances shorter than this are dropped (0.4
 max_frames=600          # ... and longer than this (24 s, Auto-AVSR v1.0.0's segment length; our choice)
 nbpe=5000               # SentencePiece units (Auto-AVSR: unigram 5000)
 bpemode=unigram
+stats_from_frames=true  # stage 6: shape files from utt2num_frames (false: ESPnet collect-stats decodes every dump)
 auto_schedule=true      # set the scheduler's step counts from the updates per epoch of the data
 warmup_epochs=5         # warm-up length for --auto_schedule (Auto-AVSR: 5 epochs)
 curriculum=false        # dense curriculum baseline: first train --curriculum_config on --curriculum_subset
@@ -138,6 +139,7 @@ common=(
     --local_data_opts "--nj ${nj} ${local_data_opts}"
     --roi_opts "${roi_opts}"
     --min_frames "${min_frames}" --max_frames "${max_frames}"
+    --stats_from_frames "${stats_from_frames}"
     --token_type bpe --bpemode "${bpemode}" --nbpe "${nbpe}"
     --noise_file "${noise_file}"
     --use_lm "${use_lm}" --lm_config "${lm_config}"
