@@ -158,10 +158,14 @@ noise_opts() {
 # Stage bookkeeping: run_stage N NAME MARKER; the body follows when it returns 0.
 want() { [ "$1" -ge "${stage}" ] && [ "$1" -le "${stop_stage}" ]; }
 is_done() { [ "${force}" != true ] && [ -f "$1" ]; }
-fail() {  # fail STAGE LOG: the log's path and, for a single file, its last 30 lines
-    if [ -f "$2" ]; then
-        log "stage $1 FAILED; last 30 lines of $2:"
-        tail -n 30 "$2" | sed 's/^/    /' >&2
+fail() {  # fail STAGE LOG: the log's path and the last 30 lines of it (of a pattern
+    # such as .../decode.*.log: of the first job log that did not end with code 0)
+    local f=$2
+    # shellcheck disable=SC2086
+    [ -f "${f}" ] || f=$(grep -L "^# Ended (code 0)" $2 2>/dev/null | head -n 1 || true)
+    if [ -n "${f}" ] && [ -f "${f}" ]; then
+        log "stage $1 FAILED; last 30 lines of ${f}:"
+        tail -n 30 "${f}" | sed 's/^/    /' >&2
     fi
     log "stage $1 FAILED; see $2"; exit 1
 }

@@ -127,3 +127,11 @@ def test_a_training_failure_prints_the_log_path_and_its_last_lines_only(rec):
     assert f"stage 7 FAILED; see {log}" in p.stdout
     assert "The last 1000 lines" not in p.stdout and len(p.stdout.splitlines()) < 40
     assert "The last 1000 lines" in (rec / "exp/vsr_train_vsr/launch.log").read_text()
+
+
+def test_a_failed_job_array_prints_the_first_failed_jobs_log_tail(rec):
+    p = _avsr(rec, "--stage", "2", "--stop_stage", "2", "--roi_opts", "--no_such_option 1")
+    assert p.returncode == 1, p.stdout[-3000:]
+    assert "stage 2 FAILED; last 30 lines of dump/raw/train/log/extract_roi.1.log:" in p.stdout
+    assert "unrecognized arguments: --no_such_option" in p.stdout
+    assert "stage 2 FAILED; see dump/raw/train/log/extract_roi.*.log" in p.stdout
