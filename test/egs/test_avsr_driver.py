@@ -135,3 +135,33 @@ def test_a_failed_job_array_prints_the_first_failed_jobs_log_tail(rec):
     assert "stage 2 FAILED; last 30 lines of dump/raw/train/log/extract_roi.1.log:" in p.stdout
     assert "unrecognized arguments: --no_such_option" in p.stdout
     assert "stage 2 FAILED; see dump/raw/train/log/extract_roi.*.log" in p.stdout
+
+
+def test_stage8_summarises_decode_failures_in_the_driver_log(rec, tmp_path):
+    """Issue 13, point 6: decode-time failures are named in the stage log, not
+    only in per-job logs (a fake decoder stands in for msrs.bin.avsr_inference)."""
+    exp = rec / "exp/vsr_train_vsr"
+    exp.mkdir(parents=True)
+    (exp / "valid.acc.ave.pth").write_bytes(b"x")
+    (exp / "config.yaml").write_text("modality: vsr\n")
+    dump = rec / "dump/test"
+    dump.mkdir(parents=True)
+    for f in ("text", "video.scp"):
+        (dump / f).write_text((rec / "data/test" / f).read_text())
+    fake = tmp_path / "fake_python"
+    fake.write_text(
+        "#!/usr/bin/env bash\n"
+        "while [ $# -gt 0 ]; do case $1 in --output_dir) out=$2;; --key_file) keys=$2;; esac; shift; done\n"
+        'mkdir -p "$out/1best_recog"; : > "$out/failed_utts.txt"\n'
+        'first=$(head -n 1 "$keys" | cut -d" " -f1)\n'
+        'echo "$first RuntimeError: out of memory" > "$out/failed_utts.txt"\n'
+        'tail -n +2 "$keys" | awk \'{print $1, "HELLO"}\' > "$out/1best_recog/text"\n'
+        'for f in token score; do cp "$out/1best_recog/text" "$out/1best_recog/$f"; done\n'
+    )
+    fake.chmod(0o755)
+    p = _avsr(rec, "--stage", "8", "--stop_stage", "8", "--modality", "vsr",
+              "--inference_nj", "1", "--python", str(fake))  # fmt: skip
+    assert p.returncode == 0, p.stdout[-3000:]
+    assert "test (clean): 1 hypotheses for the 2 reference utterances of data/test" in p.stdout
+    assert "WARNING: 1 failed at decode time" in p.stdout
+    assert "spktest_0 RuntimeError: out of memory" in p.stdout
