@@ -19,7 +19,8 @@ fixes that without copying ESPnet code:
     would average, warns naming each unreadable or missing one and averages
     the next-best intact epochs instead;
 
-* :func:`repair_resume_checkpoint` runs before ESPnet's resume: a missing,
+* :func:`repair_resume_checkpoint` runs before ESPnet's resume: a missing
+  (while epoch state files exist),
   empty, truncated or corrupt ``checkpoint.pth`` is moved aside to
   ``checkpoint.pth.corrupt`` and rebuilt from the newest intact
   ``<N>epoch.pth`` + ``<N>epoch.state.pth`` (model weights, reporter history,
@@ -272,7 +273,9 @@ def repair_resume_checkpoint(output_dir: Union[str, Path], optimizers) -> Option
     file is moved to ``checkpoint.pth.corrupt`` and replaced by one built
     from the newest intact ``<N>epoch.pth`` with its ``<N>epoch.state.pth``,
     and a warning says so.  Training then resumes after epoch ``N`` with
-    fresh optimizer moments (learning rates from the saved schedulers).
+    fresh optimizer moments (learning rates from the saved schedulers).  With
+    no intact epoch file at all, training starts again (warning); intact
+    epoch files without their state file are an error (never overwritten).
 
     Returns:
         The epoch resumed from when a fallback was built, else ``None``.
@@ -283,18 +286,20 @@ def repair_resume_checkpoint(output_dir: Union[str, Path], optimizers) -> Option
     has_states = any(out.glob(f"*{STATE_SUFFIX}")) if out.is_dir() else False
     if problem is None or (problem == "missing" and not has_states):
         return None
-    if problem != "missing":
-        aside = out / (CHECKPOINT + ".corrupt")
-        os.replace(ck, aside)
-        what = f"{ck} is {problem}; moved to {aside}"
-    else:
-        what = f"{ck} is missing"
+    aside = out / (CHECKPOINT + ".corrupt")
+    what = f"{ck} is {problem}" + ("" if problem == "missing" else f"; moved to {aside}")
+
+    def move_aside() -> None:  # kept, never deleted: nothing is lost
+        if problem != "missing":
+            os.replace(ck, aside)
+
     for epoch, path in epoch_files(out):
         st = state_file(out, epoch)
         if checkpoint_problem(path) is not None or checkpoint_problem(st) is not None:
             continue
         small = torch.load(st, map_location="cpu", weights_only=False)
         model = torch.load(path, map_location="cpu", weights_only=False)
+        move_aside()
         atomic_save(
             {
                 "model": model,
@@ -314,8 +319,19 @@ def repair_resume_checkpoint(output_dir: Union[str, Path], optimizers) -> Option
             epoch,
         )
         return epoch
+    orphans = [p.name for _, p in epoch_files(out) if checkpoint_problem(p) is None]
+    if orphans:
+        # Weights without their training state (written before epoch state
+        # files existed): never retrain over them silently.
+        raise RuntimeError(
+            f"{ck} is {problem}, and the intact {', '.join(orphans)} in {out} have no "
+            f"<N>{STATE_SUFFIX} to resume with. To start this experiment again, "
+            f"move {out} aside (or delete its *epoch.pth); to keep a model, use e.g. "
+            f"--init_param {out / orphans[0]} in a new output directory."
+        )
+    move_aside()
     logger.warning(
-        "RESUME FALLBACK: %s and no intact <N>epoch.pth with <N>epoch.state.pth is left in %s; "
+        "RESUME FALLBACK: %s and no intact <N>epoch.pth is left in %s; "
         "training starts again from epoch 1.",
         what,
         out,

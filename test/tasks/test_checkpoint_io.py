@@ -148,3 +148,25 @@ def test_a_second_trainer_on_the_same_directory_stops_at_once(tmp_path):
         with pytest.raises(DirLockedError, match=r"exp is in use by training: pid \d+"):
             avsr_train.main(train_command(corpus, cfg, exp, "vsr", shapes))
     assert not (exp / "checkpoint.pth").exists()
+
+
+def test_epoch_files_without_state_are_never_retrained_over(tmp_path):
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
+    torch.save({"w": torch.zeros(2)}, tmp_path / "3epoch.pth")  # an older run's weights
+    (tmp_path / "checkpoint.pth").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(RuntimeError, match=r"intact 3epoch.pth .* have no <N>epoch.state.pth"):
+        cio.repair_resume_checkpoint(tmp_path, [opt])
+    assert (tmp_path / "checkpoint.pth").exists()  # left in place: a rerun says the same
+    with pytest.raises(RuntimeError, match="3epoch.pth"):
+        cio.repair_resume_checkpoint(tmp_path, [opt])
+
+
+def test_nothing_to_fall_back_to_starts_over_with_a_warning(tmp_path, caplog):
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
+    (tmp_path / "checkpoint.pth").write_bytes(b"")
+    (tmp_path / "1epoch.pth").write_bytes(b"")
+    with caplog.at_level(logging.WARNING):
+        assert cio.repair_resume_checkpoint(tmp_path, [opt]) is None
+    assert "training starts again from epoch 1" in caplog.text
+    assert (tmp_path / "checkpoint.pth.corrupt").exists()
+    assert cio.repair_resume_checkpoint(tmp_path, [opt]) is None  # a new run: nothing to do
