@@ -1,5 +1,6 @@
 """msrs.utils.dir_lock: one holder per directory, the second told who it is."""
 
+import os
 import subprocess
 import sys
 
@@ -17,8 +18,6 @@ def test_second_holder_fails_at_once_naming_the_first(tmp_path):
         )
         p = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, timeout=60)
         assert p.returncode == 3
-        import os
-
         assert f"is in use by training: pid {os.getpid()} on " in p.stdout
         assert "this training did not start" in p.stdout
     # released: it can be taken again, and a dead holder never blocks
