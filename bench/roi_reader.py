@@ -29,6 +29,13 @@ written as JSON with ``--json``).  Pin it to one core for per-core figures::
 
     taskset -c 0 python bench/roi_reader.py
     taskset -c 0 python bench/roi_reader.py --crfs 0,16,20,23,28 --seconds 4
+    taskset -c 0 python bench/roi_reader.py --probe      # npy vs mp4, word probe
+
+``--probe`` instead answers whether the lossy store loses what the mouth
+says: the linear (ridge) word classifier of ``bench/roi_throughput.py
+--probe`` (ROI frames of each word, train speakers -> unseen test speakers,
+per GRID slot) on the npy ROIs and on the same ROIs stored as mp4.  It is a
+cheap proxy, not the WER of a trained model.
 """
 
 import argparse
@@ -43,6 +50,8 @@ for _v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def extract_rois(corpus: Path, tmp: Path, utts: int) -> list:
@@ -73,6 +82,42 @@ def extract_rois(corpus: Path, tmp: Path, utts: int) -> list:
     run_job(tmp / "data" / "train", out, 1, 1, cfg, progress=False)
     merge(tmp / "data" / "train", out, 1)
     return [np.load(p) for p in read_kv(out / "video.scp").values()]
+
+
+def probe_formats(corpus: Path, tmp: Path, crf: int) -> dict:
+    """Linear lip-reading probe (bench/roi_throughput.py) on npy vs mp4 ROIs.
+
+    Extracts the corpus' trainval (train speakers) and test (unseen speakers)
+    ROIs as npy, re-encodes every ROI with ``encode_roi`` at ``crf`` and
+    scores the same ridge word classifier on both stores.
+    """
+    from msrs.data.datadir import read_kv, write_kv
+    from msrs.data.extract import ExtractConfig, merge, run_job
+    from msrs.data.lrs3_prep import prepare_lrs3
+    from msrs.data.roi import RoiConfig
+    from msrs.data.roi_video import encode_roi
+    from msrs.data.synth.corpus import CorpusConfig, generate_corpus
+    from roi_throughput import _probe
+
+    if not corpus.is_dir():
+        generate_corpus(corpus, CorpusConfig(babble_seconds=0), nj=1, progress=False)
+    data = tmp / "probe_data"
+    prepare_lrs3(corpus, data, splits=("trainval", "test"), valid_fraction=0.0,
+                 progress=False, nj=1)
+    dumps = {"npy": {}, "mp4": {}}
+    for name in ("train", "test"):
+        out = tmp / f"probe_{name}"
+        run_job(data / name, out, 1, 1, ExtractConfig(roi=RoiConfig(detect_every=3)),
+                progress=False)
+        merge(data / name, out, 1)
+        mp4 = tmp / f"probe_{name}_mp4"
+        scp = {}
+        for utt, path in read_kv(out / "video.scp").items():
+            scp[utt] = str(mp4 / f"{utt}.mp4")
+            encode_roi(scp[utt], np.load(path), crf=crf)
+        write_kv(mp4 / "video.scp", scp)
+        dumps["npy"][name], dumps["mp4"][name] = out, mp4
+    return {fmt: _probe(data, d) for fmt, d in dumps.items()}
 
 
 def make_clips(rois: list, clip_frames: int) -> list:
@@ -124,8 +169,27 @@ def main(argv=None) -> int:
     p.add_argument("--clip_frames", type=int, default=250)
     p.add_argument("--seconds", type=float, default=3.0, help="per read timing")
     p.add_argument("--lrs3_frames", type=float, default=39.4e6)
+    p.add_argument("--probe", action="store_true",
+                   help="only the linear lip-reading probe, npy vs mp4 at --probe_crf "
+                   "(a mini corpus is generated unless --corpus)")
+    p.add_argument("--probe_crf", type=int, default=None, help="default: DEFAULT_ROI_CRF")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
+    if args.probe:
+        from msrs.data.roi_video import DEFAULT_ROI_CRF
+
+        crf = DEFAULT_ROI_CRF if args.probe_crf is None else args.probe_crf
+        with tempfile.TemporaryDirectory() as tmp:
+            corpus = Path(args.corpus) if args.corpus else Path(tmp) / "corpus"
+            res = probe_formats(corpus, Path(tmp), crf)
+        print(f"linear lip-reading probe, unseen test speakers: npy vs mp4 CRF {crf}")
+        for slot in res["npy"]:
+            a, b = res["npy"][slot], res["mp4"][slot]
+            print(f"  {slot:<12} {a['classes']:>3} words  test {a['test']:>4}  "
+                  f"npy {a['accuracy']:.3f}  mp4 {b['accuracy']:.3f}  (chance {a['chance']:.2f})")
+        if args.json:
+            Path(args.json).write_text(json.dumps(res, indent=1))
+        return 0
 
     import cv2
 

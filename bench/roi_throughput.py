@@ -73,6 +73,7 @@ def _probe(corpus_data: Path, dumps: dict) -> dict:
 
     from msrs.data.datadir import DataDir, read_kv
     from msrs.data.lrs3 import read_transcript
+    from msrs.data.roi_video import read_roi
 
     def features(name, slot):
         data = DataDir.load(corpus_data / name)
@@ -84,7 +85,7 @@ def _probe(corpus_data: Path, dumps: dict) -> dict:
             if data.segments and data.segments[utt].rec != utt or len(words) != 6:
                 continue  # pretrain pieces and non-GRID sentences
             w = words[slot]
-            roi = np.load(path)
+            roi = np.load(path) if path.endswith(".npy") else read_roi(path)
             f0 = int(w.start * 25)
             f1 = max(int(w.end * 25), f0 + 1)
             seg = np.stack(
