@@ -10,7 +10,12 @@ from espnet2.train.reporter import Reporter
 
 from msrs.bin import avsr_train
 from msrs.tasks import checkpoint_io as cio
-from msrs.tasks.avsr_testing import tiny_config, train_command, write_tiny_corpus
+from msrs.tasks.avsr_testing import (
+    tiny_config,
+    train_command,
+    write_shape_files,
+    write_tiny_corpus,
+)
 
 
 def _truncate(path: Path, size: int = 0) -> None:
@@ -50,13 +55,9 @@ def test_checkpoint_problem_names_truncated_and_empty(tmp_path):
 
 
 def _shapes(corpus, root: Path) -> Path:
-    """Shape files for ESPnet's sorted batches from the corpus' frame counts."""
+    """Shape files for ESPnet's sorted batches (instead of collect-stats)."""
     for phase in ("train", "valid"):
-        (root / phase).mkdir(parents=True)
-        rows = (corpus[phase] / "utt2num_frames").read_text().splitlines()
-        (root / phase / "video_shape").write_text(
-            "".join(f"{u} {n},32,32\n" for u, n in (r.split() for r in rows))
-        )
+        write_shape_files(corpus[phase], root / phase)
     return root
 
 
