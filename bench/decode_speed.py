@@ -9,6 +9,9 @@ search over the beam with the attention decoder and CTC prefix scores) at
 utterance at a time as stage 8 does, and prints:
 
 * **RTF**: decoding wall time / media duration, and **utterances/s**;
+* **encoder share**: the encoder's part of that time (timed separately),
+  the rest being the beam search, which batching across utterances would
+  vectorize;
 * **projected LRS3 test time**: ``--test_utts`` (1,321) x the measured time
   per utterance of ``--seconds``, per condition, and over all conditions
   (VSR: clean; AVSR: clean + ``--snrs`` babble SNRs = 7 conditions), for one
@@ -112,8 +115,13 @@ def bench_model(model_name: str, a) -> dict:
     utts = utterances(model_name, a, crop)
     decoder.decode_batch(["warmup"], utts[0])
     _sync(a.device)
-    times, lengths = [], []
+    times, lengths, enc_times = [], [], []
     for i, utt in enumerate(utts[1:]):
+        t0 = time.perf_counter()
+        with torch.no_grad():  # the encoder alone, for the encoder/search split
+            decoder.model.encode(**{k: v.to(a.device) for k, v in utt.items()})
+        _sync(a.device)
+        enc_times.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         result = decoder.decode_batch([f"utt{i}"], utt)
         _sync(a.device)
@@ -133,6 +141,7 @@ def bench_model(model_name: str, a) -> dict:
         tokens=n_tokens,
         mean_hyp_tokens=round(statistics.mean(lengths), 1),
         s_per_utt=round(per_utt, 3),
+        encoder_share=round(statistics.median(enc_times) / per_utt, 3),
         rtf=round(per_utt / a.seconds, 3),
         utts_per_s=round(1 / per_utt, 3),
         conditions=conditions,
@@ -172,7 +181,8 @@ def main(argv=None) -> int:
         print(
             f"{r['model']:>4} ({r['params_m']} M params, {r['device']} {r['dtype']}, "
             f"{r['threads']} thread(s), beam {r['beam']}): {r['s_per_utt']} s per "
-            f"{r['seconds']} s utterance = RTF {r['rtf']}, {r['utts_per_s']} utts/s; "
+            f"{r['seconds']} s utterance = RTF {r['rtf']}, {r['utts_per_s']} utts/s "
+            f"(encoder {100 * r['encoder_share']:.0f}%); "
             f"LRS3 test ({a.test_utts} utts): {r['test_h_per_condition']} h per condition, "
             f"{r['test_h_all_conditions']} h for {r['conditions']} condition(s), "
             f"{r['test_h_all_conditions_jobs']} h with {a.jobs} jobs"
