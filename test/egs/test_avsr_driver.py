@@ -120,9 +120,11 @@ def test_a_training_failure_prints_the_log_path_and_its_last_lines_only(rec):
     shapes = rec / "exp/stats_vsr_char/train/text_shape.char"
     shapes.parent.mkdir(parents=True)
     shapes.write_text("u1 3,4\n")
-    p = _avsr(rec, "--stage", "7", "--stop_stage", "7", "--modality", "vsr", "--token_type", "char")
+    p = _avsr(rec, "--stage", "7", "--stop_stage", "7", "--modality", "vsr", "--token_type", "char",
+              "--train_args", "--max_epoch many")  # fmt: skip
     assert p.returncode == 1, p.stdout[-3000:]
     log = "exp/vsr_train_vsr/train.log"
+    assert "argument --max_epoch: invalid int value: 'many'" in p.stdout
     assert f"stage 7 FAILED; last 30 lines of {log}:" in p.stdout
     assert f"stage 7 FAILED; see {log}" in p.stdout
     assert "The last 1000 lines" not in p.stdout and len(p.stdout.splitlines()) < 40
