@@ -24,6 +24,7 @@ the text, each window's text and times, and the seconds spent per stage
 """
 
 import argparse
+import contextlib
 import copy
 import inspect
 import json
@@ -264,6 +265,12 @@ class Transcriber:
 def main(cmd: Optional[Sequence[str]] = None) -> int:
     args = get_parser().parse_args(cmd)
     setup_logging(args.log_level)
+    out = sys.stdout  # only the transcripts go there: what libraries print goes to stderr
+    with contextlib.redirect_stdout(sys.stderr):
+        return _run(args, out)
+
+
+def _run(args: argparse.Namespace, out) -> int:
     if not Path(args.model_archive).is_file():
         logger.error("--model_archive %s: no such file (stage 11 of a recipe writes it)", args.model_archive)
         return 2
@@ -286,7 +293,7 @@ def main(cmd: Optional[Sequence[str]] = None) -> int:
                 records.append(dict(file=f, error=str(e)))
                 failed += 1
                 continue
-            print(f"{f}\t{rec['text']}", flush=True)
+            print(f"{f}\t{rec['text']}", file=out, flush=True)
             records.append(rec)
     finally:
         tr.close()
