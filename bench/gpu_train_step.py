@@ -40,8 +40,12 @@ batch of ``--batch`` utterances x ``--utt_frames`` 88x88 frames after
 ``--launcher`` also runs two optimizer steps of the real training entry point
 (``msrs.bin.avsr_train``) through ESPnet's launcher
 (``espnet2.bin.launch --cmd utils/run.pl``) on a small synthetic dump: on a
-GPU with ``--ngpu 1`` (ESPnet's single-process path), on CPU with
-``--ngpu 0``; it reports the exit status and wall time.
+GPU with ``--ngpu 1``, on CPU with ``--ngpu 0``; it reports the exit status
+and wall time.  ESPnet never wraps a single process in DDP
+(``espnet2.train.distributed_utils.resolve_distributed_mode``: distributed
+only with more than one process), so this is the launcher and trainer path
+of one GPU, not a DDP all-reduce; DDP itself is tested with two CPU
+processes on gloo through torchrun (``test/bin/test_avsr_train.py``).
 
 ``--tiny`` swaps the architecture for the test-size one of
 ``msrs.tasks.avsr_testing`` (same sparsity configs, 2 x 30 frames), so the
