@@ -79,8 +79,8 @@ else
     modality=${modality:-vsr}
     roi_opts=${roi_opts:-"--detector mediapipe --crop_size 96 --roi_format mp4 --resample_fps true"}
 fi
-freeze_args=""
-for p in ${freeze}; do freeze_args="${freeze_args} --freeze_param ${p}"; done
+freeze_args=""  # one --freeze_param with all prefixes (ESPnet's option takes a list; a second one replaces the first)
+[ -z "${freeze}" ] || freeze_args=" --freeze_param ${freeze}"
 [ -z "${freeze}" ] || log "frozen during fine-tuning: ${freeze}"
 
 ./avsr.sh \

@@ -5,6 +5,8 @@ Every file is ``<key> <value>`` per line, sorted by key in byte order
 the files a directory has; writers sort and write atomically.
 """
 
+import hashlib
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,3 +208,37 @@ class DataDir:
             utt2dur={u: v for u, v in self.utt2dur.items() if u in keep},
             utt2num_frames={u: v for u, v in self.utt2num_frames.items() if u in keep},
         )
+
+
+def sha1_sample(keys: Iterable[str], count: int) -> List[str]:
+    """The ``count`` keys with the smallest SHA-1 (never all of them).
+
+    A held-out set that is fixed, independent of the order of the files and
+    uniform over the keys (validation/test shares of the GRID and own-corpus
+    preparations).
+    """
+    keys = sorted(set(keys))
+    if count <= 0 or len(keys) < 2:
+        return []
+    order = sorted(keys, key=lambda k: hashlib.sha1(k.encode()).hexdigest())
+    return order[: min(count, len(keys) - 1)]
+
+
+def save_sets(
+    out: PathLike, dirs: Mapping[str, "DataDir"], failures: Mapping[str, Mapping[str, str]]
+) -> Dict[str, int]:
+    """Write ``out/<set>/`` and its ``failures.txt`` (``<utt> <reason>``) per set.
+
+    Returns:
+        utterances per set and ``failed_clips`` (all sets).
+    """
+    out = Path(out)
+    counts: Dict[str, int] = {}
+    for name, d in dirs.items():
+        d.save(out / name)
+        write_kv(out / name / "failures.txt", failures.get(name, {}))
+        counts[name] = len(d.text)
+        if not d.text:
+            logging.getLogger(__name__).warning("%s: set %s is empty", out / name, name)
+    counts["failed_clips"] = sum(len(f) for f in failures.values())
+    return counts

@@ -26,14 +26,13 @@ an alignment that disagrees with its name, or with unreadable media is
 listed in its set's ``failures.txt`` as ``<utt> <reason>``; preparation goes on.
 """
 
-import hashlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from msrs.data import video_io
-from msrs.data.datadir import DataDir, write_kv
+from msrs.data.datadir import DataDir, save_sets, sha1_sample
 from msrs.data.grid import (
     ALL_SPEAKERS,
     NO_VIDEO_SPEAKERS,
@@ -91,14 +90,6 @@ def _prepare(clip: GridClip, text_source: str) -> Tuple[Optional[Tuple[str, floa
     return (text, duration), None
 
 
-def held_out(utts: Sequence[str], count: int) -> List[str]:
-    """The ``count`` utterances with the smallest SHA-1 of their id (never all)."""
-    if count <= 0 or len(utts) < 2:
-        return []
-    order = sorted(utts, key=lambda u: hashlib.sha1(u.encode()).hexdigest())
-    return order[: min(count, len(utts) - 1)]
-
-
 def assign_sets(
     clips: Sequence[GridClip],
     split: str,
@@ -119,10 +110,10 @@ def assign_sets(
             out.update({u: "test" for u in utts})
             continue
         if split == "overlapped":
-            test = set(held_out(rest, test_per_speaker))
+            test = set(sha1_sample(rest, test_per_speaker))
             out.update({u: "test" for u in test})
             rest = [u for u in rest if u not in test]
-        valid = set(held_out(rest, valid_per_speaker))
+        valid = set(sha1_sample(rest, valid_per_speaker))
         out.update({u: "valid" if u in valid else "train" for u in rest})
     return out
 
@@ -212,13 +203,4 @@ def prepare_grid(
         d.text[c.utt], d.utt2dur[c.utt] = ok[0], round(ok[1], 3)
         d.utt2spk[c.utt] = c.speaker
         d.video[c.utt] = d.wav[c.utt] = str(c.media)
-    out = Path(out)
-    counts: Dict[str, int] = {}
-    for name in set_names:
-        dirs[name].save(out / name)
-        write_kv(out / name / "failures.txt", failures[name])
-        counts[name] = len(dirs[name].text)
-        if not dirs[name].text:
-            logger.warning("%s: set %s is empty", out / name, name)
-    counts["failed_clips"] = sum(len(f) for f in failures.values())
-    return counts
+    return save_sets(out, dirs, failures)

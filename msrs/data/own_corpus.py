@@ -24,7 +24,6 @@ unreadable media, empty transcript after normalisation) is listed in its set's
 """
 
 import csv
-import hashlib
 import logging
 import re
 from collections import Counter
@@ -34,7 +33,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from msrs.data import video_io
-from msrs.data.datadir import DataDir, write_kv
+from msrs.data.datadir import DataDir, save_sets, sha1_sample
 from msrs.data.lrs3 import read_text_file
 from msrs.data.text_norm import TextNorm
 
@@ -144,11 +143,11 @@ def _check(clip: OwnClip, norm: TextNorm) -> Tuple[Optional[Tuple[str, float, fl
 
 
 def _held_out(keys: Sequence[str], fraction: float, skip: set) -> set:
+    """``fraction`` of the distinct keys (at least one), outside ``skip`` (:func:`sha1_sample`)."""
     if fraction <= 0:
         return set()
-    order = sorted((k for k in set(keys) if k not in skip), key=lambda k: hashlib.sha1(k.encode()).hexdigest())
-    n = min(len(order) - 1, max(1, int(round(fraction * len(set(keys))))))
-    return set(order[: max(0, n)])
+    count = max(1, int(round(fraction * len(set(keys)))))
+    return set(sha1_sample([k for k in keys if k not in skip], count))
 
 
 def prepare_own_corpus(
@@ -215,11 +214,4 @@ def prepare_own_corpus(
             "%d video(s) not at 25 fps (%s): stage 2 resamples them to 25 fps (--resample_fps true)",
             sum(other.values()), ", ".join(f"{n} at {r:g} fps" for r, n in sorted(other.items())),
         )  # fmt: skip
-    out = Path(out)
-    counts: Dict[str, int] = {}
-    for name in set_names:
-        dirs[name].save(out / name)
-        write_kv(out / name / "failures.txt", failures[name])
-        counts[name] = len(dirs[name].text)
-    counts["failed_clips"] = sum(len(f) for f in failures.values())
-    return counts
+    return save_sets(out, dirs, failures)
