@@ -108,3 +108,37 @@ def test_a_file_without_a_face_is_reported_and_the_others_go_on(archive, tmp_pat
 def test_a_modality_the_model_lacks_is_refused(archive, caplog):
     assert transcribe.main(["--model_archive", archive, CLIPS[0], "--modality", "asr"]) == 2
     assert "the model is vsr; --modality asr needs" in caplog.text
+
+
+@pytest.fixture(scope="module")
+def avsr_archive(tmp_path_factory):
+    """An untrained tiny AVSR model packed with ROI options and decoding settings."""
+    import torch
+    import yaml
+
+    from msrs.bin import avsr_train
+    from msrs.tasks.avsr import AVSRTask
+    from msrs.tasks.avsr_testing import tiny_config, train_command, write_tiny_corpus
+    from msrs.utils.model_archive import pack
+
+    root = tmp_path_factory.mktemp("avsr_archive")
+    corpus = write_tiny_corpus(root, sets=dict(train=2, valid=2))
+    (root / "c.yaml").write_text(yaml.safe_dump(tiny_config("avsr")))
+    avsr_train.main(train_command(corpus, root / "c.yaml", root / "exp", "avsr", extra=["--dry_run", "true"]))
+    model, _ = AVSRTask.build_model_from_file(root / "exp" / "config.yaml", None, "cpu")
+    torch.save(model.state_dict(), root / "model.pth")
+    (root / "decode.yaml").write_text("beam_size: 2\nctc_weight: 0.0\n")
+    out = root / "avsr.tar.gz"
+    pack(root / "exp" / "config.yaml", root / "model.pth", out,
+         inference_config=root / "decode.yaml", roi_opts="--detect_every 3 --crop_size 32")  # fmt: skip
+    return str(out)
+
+
+@pytest.mark.parametrize("modality", ["avsr", "vsr", "asr"])
+def test_an_avsr_model_reads_both_streams_or_one(avsr_archive, modality, tmp_path, capsys):
+    rc = transcribe.main(["--model_archive", avsr_archive, CLIPS[1], "--modality", modality,
+                          "--progress", "false", "--json", str(tmp_path / "t.json")])  # fmt: skip
+    assert rc == 0 and capsys.readouterr().out.startswith(f"{CLIPS[1]}\t")
+    rec = json.loads((tmp_path / "t.json").read_text())["files"][0]
+    assert rec["modality"] == modality and rec["media_seconds"] == 3.0
+    assert ("detect" in rec["seconds"]) == (modality != "asr")  # audio only: the video is not read
