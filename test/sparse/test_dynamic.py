@@ -164,3 +164,19 @@ def test_set_epoch_interval_and_defaults():
     train(model, opt, sp, 3, steps_per_epoch=3)
     assert any(not torch.equal(b, t.parametrization.mask) for b, t in zip(before, sp.targets))
     assert math.isclose(sp.global_density(), 0.3, abs_tol=0.01)
+
+
+@pytest.mark.parametrize("cls", [SETSparsity, RigLSparsity])
+def test_drop_removes_the_smallest_magnitudes_of_each_layer(cls):
+    model, sp, opt = _run(cls, decay="constant", drop_fraction=0.3)
+    train(model, opt, sp, 2)
+    for t in sp.targets:  # RigL needs a captured gradient: give it one
+        t.parametrization.dense_grad = torch.rand_like(t.original)
+    mags = [t.original.detach().abs().clone() for t in sp.targets]
+    act = [t.parametrization.mask.clone().bool() for t in sp.targets]
+    KINDS["evolve"].update(sp, sp.current_phase, 0.0)
+    for t, w, a in zip(sp.targets, mags, act):
+        kept = a & (t.original.detach() != 0)  # still active with their old (non-zero) value
+        dropped = a & ~kept
+        assert int(dropped.sum()) == round(0.3 * int(a.sum()))
+        assert float(w[kept].min()) >= float(w[dropped].max())

@@ -6,7 +6,8 @@ the soft temperature ``l`` is annealed per epoch or per step.
 
 **Hard decision**: ``phi > threshold`` (the ``l -> infinity`` limit), or the
 top-``density`` logits (globally or per layer) when the phase sets
-``density``.
+``density``, or the top-``target_density`` logits in target-density mode
+(:mod:`msrs.sparse.density_control`).
 
 **Freeze rule.** At the end of every ``window`` (epochs or steps) the flip
 rate -- the share of hard decisions that changed since the previous window
@@ -48,6 +49,8 @@ def hard_masks(sp, phase: Phase) -> List[torch.Tensor]:
     o = phase.options if phase.kind == "search" else {}
     logits = [t.parametrization.logits for t in sp.targets]
     density = o.get("density")
+    if density is None and getattr(sp, "controller", None) is not None:
+        density = sp.controller.target  # target-density mode: the top-target logits
     if density is None:
         thr = float(o.get("threshold", 0.0))
         return [(p > thr).to(torch.uint8) for p in logits]
@@ -140,7 +143,8 @@ class SearchPhase(AbsPhaseKind):
             sp._set("search_moved", 1)
         stable = rate < float(f.get("epsilon", 0.0)) and bool(sp._s["search_moved"])
         if stable and sp.controller is not None:
-            stable = sp.controller.converged(sp.global_density(masks=hard))
+            thr = float(phase.options.get("threshold", 0.0))
+            stable = sp.controller.converged(sp.controller.hard_density(sp, thr))
         sp._set("stable_windows", sp._s["stable_windows"] + 1 if stable else 0)
         return sp._s["stable_windows"] >= int(f.get("patience", 1))
 
@@ -177,10 +181,15 @@ def freeze(sp, phase: Phase, reason: str) -> None:
         par.drop_soft_cache()
     sp._install_masks(hard)
     density = sp.global_density(masks=hard)
+    extra = {}
+    if getattr(sp, "controller", None) is not None:
+        extra["threshold_density"] = sp.controller.hard_density(sp, float(phase.options.get("threshold", 0.0)))
     sp._set("freeze_epoch", sp._s["epoch"])
     sp._set("freeze_step", sp._s["global_step"])
     sp._set("freeze_density", density)
-    sp.events.append(sp._event("freeze", reason=reason, density=density, layers=sp.layer_densities(masks=hard)))
+    sp.events.append(
+        sp._event("freeze", reason=reason, density=density, layers=sp.layer_densities(masks=hard), **extra)
+    )
     sp.log_info(
         "mask frozen (%s) at epoch %d step %d, density %.4f, temperature %.3g",
         reason, sp._s["epoch"], sp._s["global_step"], density, sp._s["temperature"],
