@@ -288,9 +288,12 @@ def _run(args: argparse.Namespace, out) -> int:
         for f in args.files:
             try:
                 rec = tr.transcribe(f, args.save_roi, args.window_s, args.pause_search_s, args.progress)
-            except TranscribeError as e:
-                print(f"transcribe: {e}", file=sys.stderr)
-                records.append(dict(file=f, error=str(e)))
+            except Exception as e:  # one bad file never stops the others
+                msg = str(e) if isinstance(e, TranscribeError) else f"{f}: {type(e).__name__}: {e}"
+                if not isinstance(e, TranscribeError):
+                    logger.debug("%s failed", f, exc_info=True)
+                print(f"transcribe: {msg}", file=sys.stderr)
+                records.append(dict(file=f, error=msg))
                 failed += 1
                 continue
             print(f"{f}\t{rec['text']}", file=out, flush=True)

@@ -94,14 +94,17 @@ def test_30fps_video_is_resampled_and_long_input_split_in_windows(archive, clip_
     assert roi.shape[1:] == (32, 32) and abs(len(roi) - n25) <= 1  # back to the 25 fps frame count
 
 
-def test_a_file_without_a_face_is_reported_and_the_others_go_on(archive, tmp_path, capsys):
+def test_files_without_a_face_or_unreadable_are_reported_and_the_others_go_on(archive, tmp_path, capsys):
     blank = tmp_path / "blank.mp4"
     video_io.encode_video(blank, np.full((20, 64, 64, 3), 128, np.uint8), 25, preset="ultrafast")
-    rc = transcribe.main(["--model_archive", archive, str(blank), CLIPS[1], *FAST,
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video at all")
+    rc = transcribe.main(["--model_archive", archive, str(blank), str(broken), CLIPS[1], *FAST,
                           "--progress", "false"])  # fmt: skip
     captured = capsys.readouterr()
     assert rc == 1
     assert f"{blank}: no face found in any of its 20 frames" in captured.err
+    assert f"{broken}: cannot open media file" in captured.err
     assert captured.out.startswith(f"{CLIPS[1]}\t")
 
 
