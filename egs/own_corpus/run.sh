@@ -60,9 +60,11 @@ if [ -n "${init_archive}" ]; then
     train_config=exp/train_${tag}.yaml
     # Sets init_param, init_args, model_token_type, token_tag, model_modality, archive_roi_opts
     # (and copies the model's tokens to data/token_list_init/<token_tag>).
-    eval "$(python3 -m msrs.bin.finetune_config --model_archive "${init_archive}" \
+    ft=$(python3 -m msrs.bin.finetune_config --model_archive "${init_archive}" \
         --overrides "${finetune_config}" --out "${train_config}" \
-        --token_listdir data/token_list_init --new_tokens "${new_tokens}")"
+        --token_listdir data/token_list_init --new_tokens "${new_tokens}") \
+        || { log "msrs.bin.finetune_config failed on ${init_archive} (see above)"; exit 1; }
+    eval "${ft}"
     if [ "${new_tokens}" != true ]; then
         # the model's own units: avsr.sh finds them (stage 4 marked done) at data/token_list_init/<tag>
         token_opts=(--token_type "${model_token_type}" --token_listdir data/token_list_init --bpemode "${token_tag}" --nbpe "")
