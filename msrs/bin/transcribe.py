@@ -196,7 +196,8 @@ class Transcriber:
                 f"{path}: no video stream; a {self.modality} model reads the mouth "
                 "(for audio use an asr or avsr model with --modality asr)")  # fmt: skip
         if use_audio and not info.has_audio:
-            raise TranscribeError(f"{path}: no audio stream, which --modality {self.modality} needs")
+            hint = " (an avsr model also reads video only: --modality vsr)" if self.modality == "avsr" else ""
+            raise TranscribeError(f"{path}: no audio stream, which --modality {self.modality} needs{hint}")
         audio = None
         if info.has_audio and (use_audio or pause_search_s > 0):
             with timers("audio"):
