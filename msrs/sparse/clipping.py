@@ -43,6 +43,8 @@ def split_clipping(sparsity):
         limit = sparsity.mask_grad_clip if getattr(sparsity, "mask_grad_clip", None) else max_norm
         lnorm = original(logits, limit, norm_type, error_if_nonfinite, foreach)
         norms.append(float(lnorm))
+        if norm_type == 2.0:  # the penalty's grad_rms normalisation reuses the clipped norm
+            sparsity._clipped_logit_norm = (sparsity.steps, min(norms[-1], float(limit)))
         return lnorm if not torch.isfinite(lnorm) else norm
 
     torch.nn.utils.clip_grad_norm_ = clip

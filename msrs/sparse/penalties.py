@@ -68,7 +68,7 @@ class LogitPull:
         self.normalize = parse_normalize(normalize)
         self._warned = False
 
-    def _coefficient(self, logits: List[torch.Tensor], grads: List[torch.Tensor]) -> float:
+    def _coefficient(self, logits: List[torch.Tensor], grads: List[torch.Tensor], clipped=None) -> float:
         n = sum(p.numel() for p in logits)
         if self.normalize == "count":
             return 1.0 / max(n, 1)
@@ -76,8 +76,10 @@ class LogitPull:
             return 1.0
         if not grads:
             return 0.0
-        norms = torch._foreach_norm(grads)
-        total = float(torch.linalg.vector_norm(torch.stack(norms)).item())
+        if clipped is not None:  # measured by the trainer's clipping this step (no extra pass)
+            total = clipped
+        else:
+            total = float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))).item())
         return total / math.sqrt(max(sum(g.numel() for g in grads), 1))
 
     @torch.no_grad()
@@ -88,7 +90,9 @@ class LogitPull:
         if not pars:
             return
         grads = [p.logits.grad for p in pars]
-        coef = self._coefficient([p.logits for p in pars], grads)
+        tag = getattr(sp, "_clipped_logit_norm", None)
+        clipped = tag[1] if tag is not None and tag[0] == sp.steps else None
+        coef = self._coefficient([p.logits for p in pars], grads, clipped)
         sp._set("pull_coef", coef)
         pull = lam * coef
         if eps is not None and not self._warned and 0.0 < abs(pull) * self._max_slope(sp) < eps:

@@ -109,43 +109,11 @@ class AVSRTrainer(MsrsTrainer):
                 f.write(f"{reporter.get_epoch()} {phase} {uid} {reason}\n")
 
     @classmethod
-    def train_one_epoch(
-        cls,
-        model,
-        iterator,
-        optimizers,
-        schedulers,
-        scaler,
-        reporter,
-        summary_writer,
-        options,
-        distributed_option,
-    ) -> bool:
-        """ESPnet's epoch loop, then the skipped-utterance report."""
-        all_steps_are_invalid = super().train_one_epoch(
-            model=model,
-            iterator=iterator,
-            optimizers=optimizers,
-            schedulers=schedulers,
-            scaler=scaler,
-            reporter=reporter,
-            summary_writer=summary_writer,
-            options=options,
-            distributed_option=distributed_option,
-        )
+    def after_train_epoch(cls, iterator, reporter, options, distributed_option) -> None:
+        """After ESPnet's training epoch: the skipped-utterance report."""
         cls._report_skipped(iterator, reporter, options, distributed_option, "train")
-        return all_steps_are_invalid
 
     @classmethod
-    def validate_one_epoch(
-        cls, model, iterator, reporter, options, distributed_option
-    ) -> None:
-        """ESPnet's validation loop, then the skipped-utterance report."""
-        super().validate_one_epoch(
-            model=model,
-            iterator=iterator,
-            reporter=reporter,
-            options=options,
-            distributed_option=distributed_option,
-        )
+    def after_valid_epoch(cls, iterator, reporter, options, distributed_option) -> None:
+        """After ESPnet's validation epoch: the skipped-utterance report."""
         cls._report_skipped(iterator, reporter, options, distributed_option, "valid")

@@ -135,6 +135,10 @@ def test_outputs_images_grad_flow_and_events(corpus, tmp_path):
     assert set(recs[0]) == {"epoch", "step", "phase", "phase_index", "temperature", "lambda", "global_density",
                             "flip_rate", "penalty", "layers"}
     assert recs[0]["temperature"] == 1.0 and recs[1]["temperature"] == 200.0 and recs[2]["temperature"] is None
+    # weights and logits were clipped apart: both norms are logged, the logits' only while searching
+    stats = torch.load(out / "checkpoint.pth", weights_only=False)["reporter"]["stats"]
+    assert "grad_norm" in stats[1]["train"] and "sparsity_logit_grad_norm" in stats[1]["train"]
+    assert "sparsity_logit_grad_norm" not in stats[3]["train"]
 
 
 def test_grad_flow_without_sparsity(corpus, tmp_path):

@@ -44,19 +44,17 @@ class AbsPhaseKind(ABC):
         return None
 
 
-def _grads_and_masks(sp):
-    pairs = [(t.original.grad, t.parametrization) for t in sp.targets if t.original.grad is not None]
-    return [g for g, _ in pairs], [p.float_mask(g.dtype) for g, p in pairs]
-
-
 class FixedMaskKind(AbsPhaseKind):
     """Base of the kinds that train a binary mask (``sparse``, ``prune``, ``evolve``).
 
     The forward uses the stored weight as is: pruned weights are exactly 0
-    (zeroed on entry and after loads), their gradients are zeroed before
-    every optimizer step and the weights re-zeroed after it (AdamW's update
-    of a zero weight with zero gradient and zero moments is zero, but
-    ``--grad_noise`` or a foreign optimizer might not be).
+    (zeroed with their optimizer state on entry and after loads) and their
+    gradients are zeroed before every optimizer step, so an Adam/AdamW/SGD
+    update leaves them at exactly 0 (zero gradient, zero moments, and weight
+    decay of 0 is 0) -- no multiply in the forward and no re-zeroing pass
+    after the step.  Every :data:`CHECK_EVERY` steps the invariant is checked
+    (a foreign optimizer or ``--grad_noise`` applied after our hook could
+    break it); a pruned weight found non-zero is re-zeroed with a warning.
     """
 
     def mode(self, sp) -> int:
@@ -66,23 +64,56 @@ class FixedMaskKind(AbsPhaseKind):
         mask_gradients(sp)
 
     def on_step(self, sp, phase: Phase, done: int) -> Optional[str]:
-        rezero_pruned(sp)
+        if sp._s["global_step"] % CHECK_EVERY == 0:
+            check_pruned_zero(sp)
         return None
+
+
+class IntervalUpdateKind(FixedMaskKind):
+    """A fixed-mask kind whose topology changes every ``interval`` steps or epochs (prune, evolve)."""
+
+    def on_step(self, sp, phase: Phase, done: int) -> Optional[str]:
+        super().on_step(sp, phase, done)
+        if phase.options["interval_unit"] == "step" and due(done, phase.options["interval"]):
+            self.update(sp, phase, sp._progress(phase))
+        return None
+
+    def on_epoch_end(self, sp, phase: Phase, n_in_phase: int) -> Optional[str]:
+        if phase.options["interval_unit"] == "epoch" and due(n_in_phase, phase.options["interval"]):
+            self.update(sp, phase, sp._progress(phase))
+        return None
+
+    def update(self, sp, phase: Phase, p: float) -> None:
+        """Change the topology at progress ``p`` in ``[0, 1]`` of the phase."""
+        raise NotImplementedError
+
+
+#: steps between checks that pruned weights are still exactly 0
+CHECK_EVERY = 100
 
 
 @torch.no_grad()
 def mask_gradients(sp) -> None:
-    """``grad *= mask`` for every target (one ``_foreach`` call)."""
-    grads, masks = _grads_and_masks(sp)
-    if grads:
-        torch._foreach_mul_(grads, masks)
+    """``grad *= mask`` for every target (one ``_foreach`` call on cached float masks)."""
+    pairs = [(t.original.grad, t.parametrization) for t in sp.targets if t.original.grad is not None]
+    if pairs:
+        torch._foreach_mul_([g for g, _ in pairs], [p.float_mask(g.dtype) for g, p in pairs])
 
 
 @torch.no_grad()
-def rezero_pruned(sp) -> None:
-    """``w *= mask`` for every target (one ``_foreach`` call)."""
-    ws = [t.original for t in sp.targets]
-    torch._foreach_mul_(ws, [t.parametrization.float_mask(w.dtype) for t, w in zip(sp.targets, ws)])
+def check_pruned_zero(sp) -> int:
+    """Re-zero pruned weights that are not 0 (returns how many were found; warns if any)."""
+    found = 0
+    for t in sp.targets:
+        w, m = t.original, t.parametrization.float_mask(t.original.dtype)
+        n = int(torch.count_nonzero(w - w * m))
+        if n:
+            found += n
+            sp._zero_pruned(t, t.parametrization.mask)
+    if found:
+        sp.log_warning("%d pruned weights were not 0 at step %d (an optimizer or hook outside msrs "
+                       "changed them); re-zeroed", found, sp._s["global_step"])
+    return found
 
 
 def due(done: int, interval: int) -> bool:

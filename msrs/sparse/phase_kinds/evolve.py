@@ -21,13 +21,13 @@ from typing import Optional
 import torch
 
 from msrs.sparse import topology
-from msrs.sparse.phase_kinds.base import FixedMaskKind, changed, due, mask_gradients, rezero_pruned
+from msrs.sparse.phase_kinds.base import IntervalUpdateKind, changed, due, mask_gradients
 from msrs.sparse.phase_kinds.fixed import draw_initial_topology
 from msrs.sparse.phases import Phase
 from msrs.sparse.schedules import decayed_fraction
 
 
-class EvolvePhase(FixedMaskKind):
+class EvolvePhase(IntervalUpdateKind):
     name = "evolve"
 
     def enter(self, sp, phase: Phase, previous: Optional[Phase], reason: str) -> None:
@@ -41,17 +41,6 @@ class EvolvePhase(FixedMaskKind):
                     g = t.original.grad
                     t.parametrization.dense_grad = None if g is None else g.detach().float().clone()
         mask_gradients(sp)
-
-    def on_step(self, sp, phase: Phase, done: int) -> Optional[str]:
-        rezero_pruned(sp)
-        if phase.options["interval_unit"] == "step" and due(done, phase.options["interval"]):
-            self.update(sp, phase, sp._progress(phase))
-        return None
-
-    def on_epoch_end(self, sp, phase: Phase, n_in_phase: int) -> Optional[str]:
-        if phase.options["interval_unit"] == "epoch" and due(n_in_phase, phase.options["interval"]):
-            self.update(sp, phase, sp._progress(phase))
-        return None
 
     @torch.no_grad()
     def update(self, sp, phase: Phase, p: float) -> None:

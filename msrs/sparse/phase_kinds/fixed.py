@@ -41,6 +41,8 @@ class SparsePhase(FixedMaskKind):
             sp._sync_tensors(masks)
             sp._set("pending_init", 0)
             sp._install_masks(masks)
+            for t in sp.targets:  # the first step ran dense: pruned weights start the fixed phase at 0
+                sp._zero_pruned(t, t.parametrization.mask)
             sp._apply_modes()
             sp.events.append(sp._event("init", reason="first-step gradients"))
         mask_gradients(sp)

@@ -14,12 +14,12 @@ from typing import Optional
 import torch
 
 from msrs.sparse import topology
-from msrs.sparse.phase_kinds.base import FixedMaskKind, changed, due, rezero_pruned
+from msrs.sparse.phase_kinds.base import IntervalUpdateKind, changed
 from msrs.sparse.phases import Phase
 from msrs.sparse.schedules import cubic_density
 
 
-class PrunePhase(FixedMaskKind):
+class PrunePhase(IntervalUpdateKind):
     name = "prune"
 
     def enter(self, sp, phase: Phase, previous: Optional[Phase], reason: str) -> None:
@@ -30,17 +30,6 @@ class PrunePhase(FixedMaskKind):
 
     def leave(self, sp, phase: Phase, new: Phase, reason: str) -> None:
         self.update(sp, phase, 1.0)
-
-    def on_step(self, sp, phase: Phase, done: int) -> Optional[str]:
-        rezero_pruned(sp)
-        if phase.options["interval_unit"] == "step" and due(done, phase.options["interval"]):
-            self.update(sp, phase, sp._progress(phase))
-        return None
-
-    def on_epoch_end(self, sp, phase: Phase, n_in_phase: int) -> Optional[str]:
-        if phase.options["interval_unit"] == "epoch" and due(n_in_phase, phase.options["interval"]):
-            self.update(sp, phase, sp._progress(phase))
-        return None
 
     @torch.no_grad()
     def update(self, sp, phase: Phase, p: float) -> None:

@@ -43,6 +43,10 @@ from msrs.sparse.phases import Phase
 from msrs.sparse.schedules import interpolate
 
 
+#: steps between refreshes of the penalty value reported in ESPnet's stats
+PENALTY_LOG_EVERY = 10
+
+
 @torch.no_grad()
 def hard_masks(sp, phase: Phase) -> List[torch.Tensor]:
     """The hard decision of the search ``phase`` (one ``uint8`` mask per target)."""
@@ -86,8 +90,9 @@ class SearchPhase(AbsPhaseKind):
         if sp.add_penalty_to_loss:
             lam = sp._s["penalty_lambda"]
             sp.pull.apply(sp, lam, eps=sp.optimizer_eps)
-            with torch.no_grad():
-                sp._last_penalty = float(sp.pull.value(sp, lam))
+            if sp._s["global_step"] % PENALTY_LOG_EVERY == 0:  # a reduction over every logit: not every step
+                with torch.no_grad():
+                    sp._last_penalty = float(sp.pull.value(sp, lam))
 
     def on_step(self, sp, phase: Phase, done: int) -> Optional[str]:
         self._update_temperature(sp, phase, per_step=True)
