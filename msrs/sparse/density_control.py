@@ -17,7 +17,9 @@ on the threshold -- and sets::
 below: a negative weight pushes logits up.  Under Adam a logit moves about
 ``lr_logits * pull / rms(gradient)`` per step, so this asks the logits to
 close the gap in about ``horizon`` steps (a proportional controller in logit
-space; the plant integrates the pull, so no integral term is needed).
+space; the plant integrates the pull).  An integral term on top (tried,
+0.2 per update) wound up while saturated logits could not move and then
+overshot to density 0.05 for a target of 0.3 on the toy model.
 ``lambda`` is in units of the RMS task gradient (``penalty_normalize:
 grad_rms``, which the mode requires), so the gains do not depend on the
 model's size; ``penalty_weight`` is only the value before the first update.
