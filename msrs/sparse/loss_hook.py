@@ -3,7 +3,7 @@
 The penalty's gradient is applied to the logits in the optimizer pre-step
 hook (:mod:`msrs.sparse.penalties`), so the loss the model returns -- and
 what backward sees -- is the task loss; ``stats["sparsity_penalty"]`` carries
-the penalty of the last optimizer step for the logs.  With
+the penalty of a recent optimizer step for the logs (0 outside a search).  With
 ``add_penalty_to_loss: false`` nothing is applied: add
 ``model.sparsity.penalty()`` to your loss yourself.
 """
@@ -37,7 +37,7 @@ class LossHookMixin:
         # ESPnet's force_gatherable makes every stat 1-d (shape of ``weight``);
         # DDP's recursive_average asserts equal shapes, so match it
         shape = weight.shape if torch.is_tensor(weight) else ()
-        value = torch.tensor(float(self._last_penalty), device=loss.device)
+        value = torch.tensor(float(self._last_penalty) if self.phase == "search" else 0.0, device=loss.device)
         stats = dict(stats)
         stats["sparsity_penalty"] = value.reshape(()).expand(shape).clone()
         if isinstance(output, dict):

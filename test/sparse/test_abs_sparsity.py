@@ -74,6 +74,9 @@ def test_penalty_is_reported_not_added_to_the_loss_and_its_gradient_reaches_the_
     model.eval()
     _, estats, _ = model(x, y)
     assert torch.allclose(estats["sparsity_penalty"], pen)
+    model.train()
+    sp._transition("test", next_epoch=False)  # search -> dense: no penalty any more
+    assert float(model(x, y)[1]["sparsity_penalty"]) == 0.0
 
 
 def test_dict_outputs_are_supported():
