@@ -22,9 +22,9 @@ norm, ``sparsity_logit_grad_norm`` the logits'.
 
 After ESPnet's n-best averaging it re-binarises masks in every ``*ave*.pth``
 (:mod:`msrs.sparse.averaging`).  Under DDP it turns on
-``--unused_parameters`` when mask logits will still be trained (they are
-unused outside search phases; a run resumed after the search does not need
-it) and keeps mask buffers out of DDP's per-step buffer broadcast (they are
+``--unused_parameters`` when the configured phases still train mask logits
+(they are unused outside search phases; the check runs before ESPnet
+resumes, so a run resumed after its search turns it on too) and keeps mask buffers out of DDP's per-step buffer broadcast (they are
 kept identical by deterministic updates and explicit broadcasts).  Files from
 an interrupted run are truncated to the resumed state, so they never hold
 duplicate epochs.
