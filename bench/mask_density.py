@@ -87,7 +87,7 @@ def main():
             if step % ARGS.every == 0 or step == ARGS.steps:
                 d = sp.global_density()
                 curve.append((step, d))
-                print(f"[{size}] step {step:4d}  loss {float(loss):7.3f}  density {d:.3f}  "
+                print(f"[{size}] step {step:4d}  loss {loss.item():7.3f}  density {d:.3f}  "
                       f"lambda {sp._s['penalty_lambda']:.3f}  {time.time() - t0:6.1f} s", flush=True)
         results[size] = {"parameters": n, "masked": sp.num_target_weights, "curve": curve,
                          "density": curve[-1][1], "seconds": time.time() - t0}
