@@ -77,11 +77,7 @@ class DensityController:
     @torch.no_grad()
     def hard_density(sp, threshold: float) -> float:
         """Density of ``phi > threshold`` over the masked weights (per-channel logits weighted)."""
-        kept = torch.stack(
-            [(t.parametrization.logits > threshold).sum() * (t.numel // t.parametrization.logits.numel())
-             for t in sp.targets]
-        )
-        return float(kept.sum().item()) / max(sp.num_target_weights, 1)
+        return sp.global_density(masks=[t.parametrization.logits > threshold for t in sp.targets])
 
     @staticmethod
     @torch.no_grad()

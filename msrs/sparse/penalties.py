@@ -95,13 +95,14 @@ class LogitPull:
         coef = self._coefficient([p.logits for p in pars], grads, clipped)
         sp._set("pull_coef", coef)
         pull = lam * coef
-        if eps is not None and not self._warned and 0.0 < abs(pull) * self._max_slope(sp) < eps:
+        largest = abs(pull) * self._max_slope(sp)
+        if eps is not None and not self._warned and 0.0 < largest < eps:
             self._warned = True
             logger.warning(
                 "sparsity: the penalty's pull per logit (%.3g) is below the optimizer's eps (%.1g): "
                 "the learned mask will follow the sign of the task gradient, not the penalty; "
                 "raise penalty_weight or use penalty_normalize: grad_rms (docs/sparsity.md)",
-                abs(pull) * self._max_slope(sp), eps,
+                largest, eps,
             )
         if pull == 0.0:
             return
@@ -124,10 +125,6 @@ class LogitPull:
         else:
             t = sp.soft_temperature
             total = torch.stack([torch.sigmoid(p.float() * t).sum() for p in logits]).sum() * sp.mask_scale
-        if self.normalize == "count":
-            c = 1.0 / max(sum(p.numel() for p in logits), 1)
-        elif self.normalize == "none":
-            c = 1.0
-        else:  # the RMS task gradient of the last step (0 before the first)
-            c = sp._s["pull_coef"]
+        # grad_rms: the RMS task gradient of the last step (0 before the first)
+        c = sp._s["pull_coef"] if self.normalize == "grad_rms" else self._coefficient(logits, [])
         return total * (lam * c)
