@@ -7,8 +7,9 @@ Examples:
         --out exp/avsr/decode_beam40_test --name avsr/test
 
 Writes ``result.wrd.txt`` + ``result.chr.txt`` (``--token both``, default) or
-``result.txt`` (``--token word|char``), and ``scores.json``.  See
-docs/scoring_and_reports.md.
+``result.txt`` (``--token word|char``), ``scores.json`` (with the WER's
+bootstrap confidence interval, ``wer_ci``) and ``utt_errors.tsv`` (word errors
+per utterance).  See docs/scoring_and_reports.md.
 """
 
 import argparse
@@ -44,6 +45,16 @@ def get_parser() -> argparse.ArgumentParser:
         "exists; 'none': no speaker rows",
     )
     parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        help="resamples of the WER's bootstrap confidence interval (0: none)",
+    )
+    parser.add_argument(
+        "--ci_level", type=float, default=0.95, help="coverage of that interval"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="resampling seed")
+    parser.add_argument(
         "--log_level",
         default="INFO",
         choices=("ERROR", "WARNING", "INFO", "DEBUG"),
@@ -67,16 +78,31 @@ def main(cmd: Optional[List[str]] = None) -> int:
     else:
         utt2spk = Path(args.utt2spk)
     try:
-        s = score(args.ref, args.hyp, args.out, args.token, args.name, utt2spk)
-    except ScoringError as e:
+        s = score(
+            args.ref,
+            args.hyp,
+            args.out,
+            args.token,
+            args.name,
+            utt2spk,
+            n_resamples=args.bootstrap,
+            ci_level=args.ci_level,
+            seed=args.seed,
+        )
+    except (ScoringError, ValueError) as e:
         logging.error("%s", e)
         return 1
     w, c = s["word"], s["char"]
     logging.log(logging.WARNING if s["n_missing"] else logging.INFO, "%s: %s", s["name"], s["scored"])
+    ci = s.get("wer_ci")
+    ci_text = (
+        f" [{ci['lo']:.2f}, {ci['hi']:.2f}] ({100 * ci['level']:g}% CI)" if ci else ""
+    )
     logging.info(
-        "%s: WER %.2f%% (%d/%d words), CER %.2f%% (%d/%d chars), %d utts -> %s",
+        "%s: WER %.2f%%%s (%d/%d words), CER %.2f%% (%d/%d chars), %d utts -> %s",
         s["name"],
         s["wer"],
+        ci_text,
         w["err"],
         w["n_ref"],
         s["cer"],

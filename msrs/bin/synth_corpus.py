@@ -1,6 +1,8 @@
 """Generate the synthetic LRS3-layout corpus (or only a babble-noise file).
 
     python -m msrs.bin.synth_corpus --out data/synth_lrs3 --nj 2    # mini corpus
+    python -m msrs.bin.synth_corpus --out DIR --preset bench --nj 2  # the benchmark
+    python -m msrs.bin.synth_corpus --out DIR2 --preset bench --test2 --nj 2  # its 2nd test set
     python -m msrs.bin.synth_corpus --out DIR --preset small --grammar template
     python -m msrs.bin.synth_corpus --babble noise/babble.wav --babble_seconds 60
 
@@ -30,8 +32,28 @@ PRESETS = {
         test_per_speaker=2,
         babble_seconds=5.0,
     ),
-    # the default: what `make demo` trains on (< 2 min on 2 cores)
+    # the former demo corpus (16 train speakers; its test WER does not hold on new speakers)
     "mini": {},
+    # the benchmark: many speakers with few clips each, so that test WER generalises
+    # across speaker draws; grid grammar as mini.  Its second test set (new speakers,
+    # another seed) comes from TEST2 below (egs/mini_lrs3/local/data.sh --test2 true).
+    "bench": dict(
+        num_train_speakers=80,
+        num_test_speakers=12,
+        trainval_per_speaker=12,
+        pretrain_per_speaker=1,
+        pretrain_sentences=(2, 4),
+        test_per_speaker=12,
+    ),
+    # what `make demo` trains on: bench's generator settings, fewer speakers and clips
+    "demo": dict(
+        num_train_speakers=48,
+        num_test_speakers=12,
+        trainval_per_speaker=8,
+        pretrain_per_speaker=1,
+        pretrain_sentences=(2, 4),
+        test_per_speaker=8,
+    ),
     # a harder, larger corpus for experiments
     "small": dict(
         num_train_speakers=40,
@@ -43,6 +65,13 @@ PRESETS = {
         babble_seconds=60.0,
     ),
 }
+
+
+# A second test set: the preset's test sizes, drawn with seed + TEST2_SEED_OFFSET, no
+# training speakers, no babble, speaker ids prefixed with TEST2_PREFIX (so 13 characters:
+# they cannot collide with a main corpus' 11-character ids).
+TEST2_SEED_OFFSET = 1000
+TEST2_PREFIX = "t2"
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -102,6 +131,18 @@ def get_parser() -> argparse.ArgumentParser:
         help="min,max sentences per pretrain clip (mini: 2,4)",
     )
     p.add_argument(
+        "--test2",
+        action="store_true",
+        help="write only a second test set for the preset: its test speakers and "
+        f"clips per speaker, drawn with --seed + {TEST2_SEED_OFFSET}, speaker ids "
+        f"prefixed '{TEST2_PREFIX}', no training speakers, no babble",
+    )
+    p.add_argument(
+        "--speaker_prefix",
+        default=None,
+        help="letters/digits before every speaker id (lrs3 layout)",
+    )
+    p.add_argument(
         "--preset_x264",
         dest="preset_x264",
         default=None,
@@ -138,6 +179,13 @@ def build_config(args: argparse.Namespace):
 
     values = dict(PRESETS[args.preset])
     values["seed"] = args.seed
+    if getattr(args, "test2", False):
+        values.update(
+            seed=args.seed + TEST2_SEED_OFFSET,
+            num_train_speakers=0,
+            babble_seconds=0.0,
+            speaker_prefix=TEST2_PREFIX,
+        )
     for f in dataclasses.fields(CorpusConfig):
         v = getattr(args, f.name, None)
         if f.name == "preset":

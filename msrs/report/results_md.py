@@ -62,20 +62,57 @@ def _table(
     return lines
 
 
+def wer_ci(d: DecodeResult) -> Optional[Tuple[float, float, float]]:
+    """``(level, lo, hi)`` of a decoding's WER confidence interval, in percent.
+
+    From ``scores.json``'s ``wer_ci`` (msrs.bin.score), or, for a score
+    directory written before it existed, the bootstrap of
+    :func:`msrs.scoring.bootstrap.bootstrap_wer_ci` (defaults: 1000 resamples,
+    seed 0, 95 %) on the per-utterance counts next to it; ``None`` without either.
+    """
+    ci = d.scores.get("wer_ci")
+    if isinstance(ci, dict) and all(
+        isinstance(ci.get(k), (int, float)) for k in ("lo", "hi")
+    ):
+        return float(ci.get("level", 0.95)), float(ci["lo"]), float(ci["hi"])
+    from msrs.scoring.bootstrap import bootstrap_wer_ci, read_utt_errors
+
+    try:
+        u = read_utt_errors(d.path.parent)
+        _, lo, hi = bootstrap_wer_ci(u.errors, u.ref_words)
+    except (OSError, ValueError):
+        return None
+    return 0.95, lo, hi
+
+
+def format_wer(d: DecodeResult) -> Optional[str]:
+    """``WER [lo, hi]`` of a decoding (two decimals), or ``WER`` without an interval."""
+    v = _metric(d, "wer")
+    if v is None:
+        return None
+    ci = wer_ci(d)
+    return f"{v:.2f}" if ci is None else f"{v:.2f} [{ci[1]:.2f}, {ci[2]:.2f}]"
+
+
 def metric_tables(decodes: Sequence[DecodeResult], key: str) -> List[str]:
-    """Markdown table ``model | condition | clean | <snr> dB ...`` for ``wer``/``cer``."""
+    """Markdown table ``model | condition | clean | <snr> dB ...`` for ``wer``/``cer``.
+
+    WER cells carry the bootstrap confidence interval when there is one:
+    ``21.09 [17.19, 25.00]``.
+    """
     snrs = sorted({d.snr for d in decodes if d.snr is not None}, reverse=True)
     cols: List[Optional[float]] = [None] + snrs
-    cells: Dict[Tuple[str, str], Dict[Optional[float], float]] = {}
+    cells: Dict[Tuple[str, str], Dict[Optional[float], str]] = {}
     for d in decodes:
         v = _metric(d, key)
         if v is not None:
-            cells.setdefault((d.model, d.condition), {})[d.snr] = v
+            text = format_wer(d) if key == "wer" else f"{v:.2f}"
+            cells.setdefault((d.model, d.condition), {})[d.snr] = text or f"{v:.2f}"
     rows = []
     for (model, cond), vals in sorted(cells.items()):
         rows.append(
             [f"`{model}`", cond]
-            + [f"{vals[s]:.2f}" if s in vals else "–" for s in cols]
+            + [vals[s] if s in vals else "–" for s in cols]
         )
     return _table(
         ["model", "condition"] + [_snr_label(s) for s in cols], rows, n_left=2
@@ -264,13 +301,24 @@ def write_report(
     lines += ["## Word error rate (%)", ""]
     if decodes:
         lines += metric_tables(decodes, "wer") + [""]
+        levels = sorted({c[0] for c in (wer_ci(d) for d in decodes) if c is not None})
+        if levels:
+            lines += [
+                "WER [lo, hi]: "
+                + "/".join(f"{100 * lv:g}%" for lv in levels)
+                + " confidence interval, percentile bootstrap over the test "
+                "utterances (msrs.scoring.bootstrap; it does not cover the "
+                "spread over new speakers: compare test sets of other speakers).",
+                "",
+            ]
         lines += [
             "Scored reference utterances (a test utterance without hypothesis "
             "counts as all deletions; **bold**: some are missing):",
             "",
         ]
         lines += scored_table(decodes) + [""]
-        counts = data_counts_table(base)
+        # the recipe directory holds exp/, data/ and dump/ (RESULTS.md may be elsewhere)
+        counts = data_counts_table(exp_dir.resolve().parent)
         if counts:
             lines += ["Utterances per data set (stage 1 -> 2 -> 3):", ""] + counts + [""]
         lines += ["## Character error rate (%)", ""]

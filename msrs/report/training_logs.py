@@ -103,22 +103,27 @@ def parse_train_log(path: Union[str, Path]) -> EpochStats:
         return out
     with path.open("r", encoding="utf-8", errors="replace") as f:
         for line in f:
-            m = _EPOCH_LINE.search(line.rstrip("\n"))
-            if not m:
-                continue
-            epoch = int(m.group(1))
-            parts = _SECTION.split(m.group(2))
-            # parts: ["", phase1, body1, phase2, body2, ...]
-            record: Dict[str, Dict[str, float]] = {}
-            for phase, body in zip(parts[1::2], parts[2::2]):
-                body = body.rstrip().rstrip(",")
-                for k, v in _KV.findall(body):
-                    f_v = _to_float(v.strip())
-                    if f_v is not None:
-                        record.setdefault(phase, {})[k] = f_v
-            if record:
-                out[epoch] = record
+            parsed = parse_train_log_line(line)
+            if parsed is not None:
+                out[parsed[0]] = parsed[1]
     return dict(sorted(out.items()))
+
+
+def parse_train_log_line(line: str) -> Optional[Tuple[int, Dict[str, Dict[str, float]]]]:
+    """``(epoch, {phase: {key: value}})`` of one ``<N>epoch results:`` line, else ``None``."""
+    m = _EPOCH_LINE.search(line.rstrip("\n"))
+    if not m:
+        return None
+    parts = _SECTION.split(m.group(2))
+    # parts: ["", phase1, body1, phase2, body2, ...]
+    record: Dict[str, Dict[str, float]] = {}
+    for phase, body in zip(parts[1::2], parts[2::2]):
+        body = body.rstrip().rstrip(",")
+        for k, v in _KV.findall(body):
+            f_v = _to_float(v.strip())
+            if f_v is not None:
+                record.setdefault(phase, {})[k] = f_v
+    return (int(m.group(1)), record) if record else None
 
 
 def load_epoch_stats(

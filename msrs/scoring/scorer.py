@@ -13,7 +13,16 @@ Outputs in ``out_dir``:
                 "snt_err", "rates": {"corr", "sub", "del", "ins", "err", "snt_err"}},
        "char": {... same ...},
        "n_missing": 0, "missing": [...], "n_scored": N, "units": "percent",
-       "scored": "scored N of M reference utterances"}
+       "scored": "scored N of M reference utterances",
+       "wer_ci": {"lo": 10.1, "hi": 14.6, "level": 0.95, "n_resamples": 1000,
+                  "seed": 0, "method": "percentile bootstrap over utterances"}}
+
+- ``utt_errors.tsv``: per reference utterance ``utt_id speaker ref_words
+  errors sub del ins`` (words; read it with
+  :func:`msrs.scoring.bootstrap.read_utt_errors`).
+
+``wer_ci`` is the bootstrap interval of :func:`msrs.scoring.bootstrap.bootstrap_wer_ci`
+(absent with ``n_resamples=0`` or a reference without words).
 
 Rules: reference utterances without a hypothesis line are scored as all
 deletions (warning naming them); hypothesis ids absent from the reference are
@@ -28,6 +37,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, TextIO, Union
 
 from msrs.scoring.alignment import ErrorCounts, UttAlignment, align_utterances, tokenize
+from msrs.scoring.bootstrap import UTT_ERRORS_FILE, bootstrap_wer_ci, write_utt_errors
 from msrs.scoring.sclite_format import write_result
 from msrs.scoring.text_io import ScoringError, read_text, read_utt2spk
 
@@ -99,6 +109,9 @@ def score(
     token: str = "both",
     name: Optional[str] = None,
     utt2spk_path: Optional[Union[str, Path]] = None,
+    n_resamples: int = 1000,
+    ci_level: float = 0.95,
+    seed: int = 0,
 ) -> Dict[str, object]:
     """Score ``hyp_path`` against ``ref_path`` and write the reports.
 
@@ -111,6 +124,10 @@ def score(
         name: system label for the tables and ``scores.json`` (default: the
             hypothesis path).
         utt2spk_path: optional ``utt2spk`` for per-speaker rows.
+        n_resamples: bootstrap resamples of the WER's confidence interval
+            (0: none).
+        ci_level: coverage of that interval.
+        seed: seed of the resampling.
 
     Returns:
         The ``scores.json`` content.
@@ -137,6 +154,20 @@ def score(
     name = name or str(hyp_path)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    word_alignments = align_texts(ref, hyp, "word")
+    ci: Optional[Dict[str, object]] = None
+    n_words = [ua.counts.n_ref for ua in word_alignments]
+    n_errors = [ua.counts.sub + ua.counts.dels + ua.counts.ins for ua in word_alignments]
+    if n_resamples > 0 and sum(n_words) > 0:
+        _, lo, hi = bootstrap_wer_ci(n_errors, n_words, n_resamples, seed, ci_level)
+        ci = {
+            "lo": round(lo, 4),
+            "hi": round(hi, 4),
+            "level": ci_level,
+            "n_resamples": n_resamples,
+            "seed": seed,
+            "method": "percentile bootstrap over utterances",
+        }
     header = {
         "System": name,
         "Reference": str(ref_path),
@@ -145,13 +176,18 @@ def score(
         "Missing hypotheses": str(len(missing)),
         "Scored": scored_line(len(ref) - len(missing), len(ref)),
     }
+    if ci is not None:
+        header[f"WER {100 * ci_level:g}% CI"] = (
+            f"[{ci['lo']:.2f}, {ci['hi']:.2f}] (bootstrap over utterances, "
+            f"{n_resamples} resamples, seed {seed})"
+        )
     if token == "both":
         files = {"word": out_dir / "result.wrd.txt", "char": out_dir / "result.chr.txt"}
     else:
         files = {token: out_dir / "result.txt"}
     totals: Dict[str, ErrorCounts] = {}
     for unit in ("word", "char"):
-        alignments = align_texts(ref, hyp, unit)
+        alignments = word_alignments if unit == "word" else align_texts(ref, hyp, unit)
         if unit in files:
             totals[unit] = _atomic_write(
                 files[unit],
@@ -179,7 +215,28 @@ def score(
         "scored": scored_line(len(ref) - len(missing), len(ref)),
         "units": "percent",
         "result_files": {u: p.name for u, p in files.items()},
+        "utt_errors": UTT_ERRORS_FILE,
     }
+    if ci is not None:
+        summary["wer_ci"] = ci
+    _atomic_write(
+        out_dir / UTT_ERRORS_FILE,
+        lambda f: write_utt_errors(
+            f,
+            [
+                (
+                    ua.utt_id,
+                    (utt2spk or {}).get(ua.utt_id, ""),
+                    ua.counts.n_ref,
+                    ua.counts.sub + ua.counts.dels + ua.counts.ins,
+                    ua.counts.sub,
+                    ua.counts.dels,
+                    ua.counts.ins,
+                )
+                for ua in word_alignments
+            ],
+        ),
+    )
     _atomic_write(
         out_dir / "scores.json",
         lambda f: f.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n"),

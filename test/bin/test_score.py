@@ -35,7 +35,7 @@ def test_cli_writes_reports_and_finds_utt2spk(tmp_path):
         cwd=tmp_path,
     )
     assert p.returncode == 0, p.stderr
-    assert "WER 25.00%" in p.stderr
+    assert "WER 25.00% [0.00, 50.00] (95% CI)" in p.stderr  # resamples: 0, 25 or 50 %
     s = json.loads((out / "scores.json").read_text())
     assert (
         s["name"] == "m/test" and s["wer"] == 25.0 and s["cer"] == round(100 / 23, 4)
@@ -43,6 +43,11 @@ def test_cli_writes_reports_and_finds_utt2spk(tmp_path):
     wrd = (out / "result.wrd.txt").read_text()
     assert "| spkA" in wrd and "| spkB" in wrd  # utt2spk found next to --ref
     assert "REF:  hello WORLD" in wrd and "HYP:  hello WORD" in wrd
+    assert s["wer_ci"]["lo"] == 0.0 and s["wer_ci"]["hi"] == 50.0
+    assert (out / "utt_errors.tsv").read_text().splitlines()[1:] == [
+        "spkA_1\tspkA\t2\t1\t1\t0\t0",
+        "spkB_2\tspkB\t2\t0\t0\t0\t0",
+    ]
 
 
 def test_cli_error_exit_names_unknown_ids(tmp_path):

@@ -75,3 +75,46 @@ def test_help_runs_as_a_module():
         text=True,
     )
     assert out.returncode == 0 and "--preset" in out.stdout and "--babble" in out.stdout
+
+
+def _plan(*args):
+    from msrs.bin.synth_corpus import build_config, get_parser
+    from msrs.data.synth.corpus import plan_corpus
+
+    config = build_config(get_parser().parse_args(["--out", "x", *args]))
+    return config, plan_corpus(config)
+
+
+def test_bench_preset_and_its_second_test_set_share_sizes_not_speakers():
+    """Issue 12: bench has many speakers with few clips and >= 12 x 12 test
+    utterances; --test2 draws the same test sizes with another seed, new
+    speakers only, ids that cannot collide with the main corpus' ids."""
+    config, plans = _plan("--preset", "bench")
+    train = [p for p in plans if p.utts[0].split != "test"]
+    test = [p for p in plans if p.utts[0].split == "test"]
+    assert len(train) >= 64 and len(test) >= 12 and config.grammar == "grid"
+    assert all(len(p.utts) == 12 for p in test)
+    assert all(len(p.speaker) == 11 for p in plans)
+    config2, plans2 = _plan("--preset", "bench", "--test2")
+    assert config2.seed == config.seed + 1000 and config2.babble_seconds == 0
+    assert config2.grammar == config.grammar and config2.frame_size == config.frame_size
+    assert len(plans2) == 12 and all(u.split == "test" for p in plans2 for u in p.utts)
+    assert all(len(p.utts) == 12 for p in plans2)
+    assert all(p.speaker.startswith("t2") and len(p.speaker) == 13 for p in plans2)
+    assert {p.voice.name for p in plans2} != {p.voice.name for p in test} or [
+        p.look for p in plans2
+    ] != [p.look for p in test]
+    # demo: bench's generator settings, fewer speakers and clips; mini unchanged
+    demo, demo_plans = _plan("--preset", "demo")
+    assert len(demo_plans) < len(plans) and demo.grammar == config.grammar
+    mini, mini_plans = _plan()
+    assert (mini.num_train_speakers, mini.num_test_speakers, mini.speaker_prefix) == (16, 4, "")
+
+
+def test_speaker_prefix_is_checked():
+    from msrs.data.synth.corpus import CorpusConfig, plan_corpus
+
+    import pytest
+
+    with pytest.raises(ValueError, match="letters and digits"):
+        plan_corpus(CorpusConfig(speaker_prefix="t_2"))

@@ -2,9 +2,12 @@
 
 The recipe is copied into a temporary directory (its shared pieces linked back
 to the repository, as in egs/), the synthetic corpus is generated with the
-``tiny`` preset, both models train for one epoch, and every later stage runs:
-decoding (clean and babble), scoring, report with plots, packing, and decoding
-again from the packed archive.  A rerun must skip the finished stages.
+``tiny`` preset (with its second test set of new speakers, data/test2), both
+models train for one epoch, and every later stage runs: decoding of test and
+test2 (clean and babble), scoring with the WER's bootstrap interval, report
+with plots under exp/ (no file outside exp/, data/, dump/, downloads/ is
+written), packing, and decoding again from the packed archive.  A rerun must
+skip the finished stages.
 
 Fault injection (issue 13): after stage 1 one clip of each split is truncated;
 the run must finish, keep stage 2 undone for the failed clips, score the test
@@ -14,6 +17,7 @@ intact epoch file.
 """
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -81,23 +85,44 @@ def test_every_stage_produces_its_outputs(finished_recipe):
         assert (exp / "sparsity.jsonl").stat().st_size > 0
         # stages 8-9: clean (and babble for audio) decodes scored
         conds = ["clean"] + (["snr0"] if m == "avsr" else [])
-        for c in conds:
-            score = exp / f"decode_decode_test_{c}" / "score"
-            assert (score / "scores.json").exists(), sorted(exp.iterdir())
-            result = next(score.glob("result*.txt")).read_text()
-            assert "Sum/Avg" in result
+        for t in ("test", "test2"):
+            for c in conds:
+                score = exp / f"decode_decode_{t}_{c}" / "score"
+                assert (score / "scores.json").exists(), sorted(exp.iterdir())
+                result = next(score.glob("result*.txt")).read_text()
+                assert "Sum/Avg" in result
+                s = json.loads((score / "scores.json").read_text())
+                assert s["wer_ci"]["lo"] <= s["wer"] <= s["wer_ci"]["hi"]
+                assert (score / "utt_errors.tsv").is_file()
         # stage 11: archive
         assert list(exp.glob("*.tar.gz")) or list(exp.glob("*.tgz")), sorted(
             exp.iterdir()
         )
-    # stage 10: report and plots, and the WER table printed at the end
-    results = (rec / "RESULTS.md").read_text()
+    # test2: new speakers whose ids cannot be those of the main corpus
+    spk2 = {line.split()[0] for line in (rec / "data/test2/spk2utt").read_text().splitlines()}
+    main_spk = {
+        line.split()[0]
+        for s in ("train", "valid", "test")
+        for line in (rec / "data" / s / "spk2utt").read_text().splitlines()
+    }
+    assert spk2 and all(s.startswith("t2") for s in spk2) and not spk2 & main_spk
+    # stage 10: report and plots under exp/, and the WER table printed at the end
+    assert not (rec / "RESULTS.md").exists()
+    results = (rec / "exp" / "RESULTS.md").read_text()
     assert "## Word error rate (%)" in results
     assert "vsr_train_vsr_msrs" in results and "avsr_train_avsr_msrs" in results
     assert list((rec / "exp" / "plots").glob("*.png"))
+    assert sorted(p.name for p in rec.iterdir()) == sorted(
+        ["avsr.sh", "cmd.sh", "conf", "data", "db.sh", "downloads", "dump", "exp", "local",
+         "path.sh", "run.sh", "utils"]
+    )  # nothing else written in the recipe directory
     assert "=== WER (%)" in out
     table = out.split("=== WER (%)", 1)[1]
     assert "| model | condition |" in table and "avsr_train_avsr_msrs" in table
+    assert "| `vsr_train_vsr_msrs` | decode_test2 | " in table
+    assert re.search(r"\| `vsr_train_vsr_msrs` \| decode_test \| [\d.]+ \[[\d.]+, [\d.]+\] \|", table)
+    # stage 7 printed one progress line per epoch and model
+    assert re.search(r"\[vsr_train_vsr_msrs\] epoch 1/1  loss [\d.]+  valid acc [\d.]+", out)
 
 
 def test_bad_clips_are_counted_and_the_test_set_is_scored_whole(finished_recipe):

@@ -67,3 +67,32 @@ def test_wer_section_states_scored_of_total_and_data_counts(fake_exp, tmp_path):
     assert "| `avsr_msrs` | beam10_test | 10 of 10 | 10 of 10 | **7 of 10** | 10 of 10 |" in wer
     assert "| test | 10 | 9 | 1 | 9 |" in wer
     assert "| train | 5 | – | – | – |" in wer
+
+
+def test_wer_cells_show_the_bootstrap_interval(fake_exp, tmp_path):
+    """Issue 12: ``WER [lo, hi]`` from scores.json's wer_ci, or computed from the
+    per-utterance counts of a score dir written before wer_ci existed."""
+    import json
+
+    from msrs.scoring.bootstrap import bootstrap_wer_ci, write_utt_errors
+
+    sj = fake_exp / "avsr_msrs" / "decode_beam10_test_clean" / "scores.json"
+    if not sj.exists():
+        sj = fake_exp / "avsr_msrs" / "decode_beam10_test" / "scores.json"
+    s = json.loads(sj.read_text())
+    s["wer_ci"] = {"lo": 7.5, "hi": 12.25, "level": 0.95, "n_resamples": 1000, "seed": 0}
+    sj.write_text(json.dumps(s))
+    # at -5 dB no interval in scores.json but a utt_errors.tsv next to it:
+    # 10 utterances with 7 errors in 10 words each, so every resample gives 70 %
+    d5 = fake_exp / "avsr_msrs" / "decode_beam10_test_snr-5"
+    errors = [7] * 10
+    write_utt_errors(d5 / "utt_errors.tsv", [(f"u{i}", "s", 10, 7, 7, 0, 0) for i in range(10)])
+    assert bootstrap_wer_ci(errors, [10] * 10) == (70.0, 70.0, 70.0)
+    out = tmp_path / "RESULTS.md"
+    write_report(fake_exp, out, tmp_path / "plots", command="c")
+    wer = out.read_text().split("## Word error rate (%)", 1)[1].split("\n## ", 1)[0]
+    assert (
+        "| `avsr_msrs` | beam10_test | 10.00 [7.50, 12.25] | 20.00 | 45.00 | 70.00 [70.00, 70.00] |"
+        in wer
+    )
+    assert "95% confidence interval, percentile bootstrap over the test utterances" in wer

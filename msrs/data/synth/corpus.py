@@ -35,6 +35,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import re
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +97,10 @@ class CorpusConfig:
             :mod:`.grid_layout`), one sentence per clip, ``trainval_per_speaker``
             clips for each of the ``num_train_speakers + num_test_speakers``
             speakers ``s1, s2, ...`` (no pretrain/test split: egs/grid splits).
+        speaker_prefix: letters/digits put before every drawn 11-character
+            speaker id (lrs3 layout).  A second test set drawn with another
+            seed uses one (``t2``): its ids are longer than the main
+            corpus' 11 characters, so they can never collide with them.
     """
 
     seed: int = 0
@@ -113,6 +118,7 @@ class CorpusConfig:
     babble_seconds: float = 30.0
     babble_talkers: int = 6
     layout: str = "lrs3"
+    speaker_prefix: str = ""
 
 
 @dataclass
@@ -179,12 +185,22 @@ def plan_corpus(config: CorpusConfig) -> List[SpeakerPlan]:
         raise ValueError(f"layout must be lrs3 or grid, got {config.layout!r}")
     if config.layout == "grid" and config.grammar != "grid":
         raise ValueError("--layout grid needs --grammar grid (file names encode the sentence)")
+    if not re.fullmatch(r"[A-Za-z0-9]*", config.speaker_prefix):
+        raise ValueError(
+            f"speaker_prefix must be letters and digits, got {config.speaker_prefix!r}"
+        )
+    if config.speaker_prefix and config.layout != "lrs3":
+        raise ValueError("speaker_prefix needs the lrs3 layout")
     grid_ids = grid_speaker_ids(n_total)
     for k in range(n_total):
         test = k >= config.num_train_speakers
         plan = SpeakerPlan(
             index=k,
-            speaker=_speaker_id(rng, taken) if config.layout == "lrs3" else grid_ids[k],
+            speaker=(
+                config.speaker_prefix + _speaker_id(rng, taken)
+                if config.layout == "lrs3"
+                else grid_ids[k]
+            ),
             voice=sample_voice(rng),
             look=sample_look(rng),
             gain_db=float(rng.uniform(-4, 2)),
@@ -365,6 +381,8 @@ def _check_config(out: Path, config: CorpusConfig, overwrite: bool) -> None:
     wanted = json.loads(json.dumps(dataclasses.asdict(config)))
     if wanted["layout"] == "lrs3":  # corpora written before the option existed
         del wanted["layout"]
+    if not wanted["speaker_prefix"]:  # idem
+        del wanted["speaker_prefix"]
     if path.exists() and not overwrite:
         have = json.loads(path.read_text())
         if have != wanted:
