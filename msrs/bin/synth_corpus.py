@@ -47,7 +47,7 @@ PRESETS = {
     ),
     # what `make demo` trains on: bench's generator settings, fewer speakers and clips
     "demo": dict(
-        num_train_speakers=48,
+        num_train_speakers=40,
         num_test_speakers=12,
         trainval_per_speaker=8,
         pretrain_per_speaker=1,
