@@ -43,6 +43,10 @@ def split_clipping(sparsity):
         limit = sparsity.mask_grad_clip if getattr(sparsity, "mask_grad_clip", None) else max_norm
         lnorm = original(logits, limit, norm_type, error_if_nonfinite, foreach)
         norms.append(float(lnorm))
+        # the clipping factors of weights and logits, for the threshold_rms reference (penalties.py)
+        sparsity._clip_factors = (
+            sparsity.steps, _factor(norm, max_norm), _factor(lnorm, limit)
+        )
         if norm_type == 2.0:  # the penalty's grad_rms normalisation reuses the clipped norm
             sparsity._clipped_logit_norm = (sparsity.steps, min(norms[-1], float(limit)))
         return lnorm if not torch.isfinite(lnorm) else norm
@@ -52,6 +56,12 @@ def split_clipping(sparsity):
         yield norms
     finally:
         torch.nn.utils.clip_grad_norm_ = original
+
+
+def _factor(norm: torch.Tensor, limit: float) -> float:
+    """``clip_grad_norm_``'s scaling: ``min(1, limit / norm)`` (1 when not finite)."""
+    n = float(norm)
+    return min(1.0, float(limit) / (n + 1e-6)) if math.isfinite(n) and n > 0 else 1.0
 
 
 def mean_norm(norms: List[float]) -> float:

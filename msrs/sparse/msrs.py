@@ -8,8 +8,10 @@ reconstruction** (docs/sparsity.md):
 * masks on all Linear/Conv weights except the output layers, one logit per
   weight, ``phi_init = 0``, soft mask ``2 * sigmoid(l * phi)`` (initially 1);
 * penalty ``lambda * 1^T phi`` with the pull per logit measured in units of
-  the RMS task gradient of the logits (``penalty_normalize: grad_rms``), so
-  ``lambda`` means the same at every model size; ``lambda`` as below;
+  the RMS task gradient a logit meets at the threshold
+  (``penalty_normalize: threshold_rms``), so ``lambda`` means the same at
+  every model size and does not vanish when the soft mask saturates;
+  ``lambda`` as below;
 * soft temperature annealed exponentially per epoch from 1 to 200 over the
   search phase (at most 10 epochs); hard decision ``phi > 0``;
 * frozen when fewer than 0.1 % of the hard decisions flip per epoch for 2

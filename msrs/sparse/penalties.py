@@ -9,7 +9,7 @@ The penalty is ``lambda * c * R`` with
 
 and the normalisation ``c`` (``penalty_normalize``):
 
-* ``grad_rms`` (MSRS default): ``c`` = the root mean square of the logits'
+* ``grad_rms``: ``c`` = the root mean square of the logits'
   task gradients at that step, over all logits of the model.  The pull is then
   measured in units of the typical task gradient, which is what decides
   pruning under Adam-type optimizers (the update of a logit depends on the
@@ -18,6 +18,23 @@ and the normalisation ``c`` (``penalty_normalize``):
   (not per layer), layers whose gradients vanish feel a relatively larger
   pull: they are the ones pruned (the paper's "implicitly masking the weights
   affected by vanishing gradients").
+* ``threshold_rms`` (MSRS default): ``c`` = the root mean square, over
+  the logits above the threshold, of the task gradient each logit *would*
+  have if it sat on the threshold: ``|sum_fan(dL/dw_eff * w)| * l * s / 4``
+  (``sigmoid'(0) = 1/4``).  ``grad_rms`` measures the logits' actual
+  gradients, which carry ``sigmoid'(l * phi)``: once the soft mask saturates
+  (``l * phi`` of 10 gives 4.5e-5) they, and so the pull, vanish together and
+  the logits stop moving -- measured on the mini recipe: threshold density
+  0.99 after a 3-epoch search.  Measured at the threshold, the reference is
+  the size of the task gradient a logit meets where the decision is made:
+  saturated logits feel a pull much larger than their own (vanished) task
+  gradient and walk down at the optimizer's rate, and at the threshold the
+  contest is decided by ``lambda`` against the task gradient, as intended.
+  ``dL/dw_eff * w`` is read from the stored weight's gradient
+  (``dL/dw = dL/dw_eff * ms``), undoing the weights' clipping factor and
+  applying the logits' (:mod:`msrs.sparse.clipping`), every
+  :data:`THRESHOLD_RMS_EVERY` steps (a pass over every weight); the value is
+  kept in between.
 * ``none``: ``c = 1`` (the literal formula; CS's default).
 * ``count``: ``c = 1 / N`` for ``N`` logits (msrs < 0.2's ``penalty_normalize:
   true``).  At 250 M logits and ``lambda = 1`` the pull is 4e-9, below Adam's
@@ -39,11 +56,15 @@ import torch
 logger = logging.getLogger(__name__)
 
 PENALTY_FORMS = ("logits", "mask")
-NORMALIZATIONS = ("grad_rms", "none", "count")
+NORMALIZATIONS = ("threshold_rms", "grad_rms", "none", "count")
+#: normalisations measured in units of a task gradient (the target-density controller needs one)
+GRADIENT_UNITS = ("threshold_rms", "grad_rms")
+#: optimizer steps between two measurements of the ``threshold_rms`` reference
+THRESHOLD_RMS_EVERY = 10
 
 
 def parse_normalize(value) -> str:
-    """Accept ``grad_rms|none|count`` and the old booleans (true = count, false = none)."""
+    """Accept ``threshold_rms|grad_rms|none|count`` and the old booleans (true = count, false = none)."""
     if value is True:
         return "count"
     if value is False or value is None:
@@ -58,7 +79,7 @@ class LogitPull:
 
     Args:
         form: ``logits`` or ``mask``.
-        normalize: ``grad_rms``, ``none`` or ``count``.
+        normalize: one of :data:`NORMALIZATIONS`.
     """
 
     def __init__(self, form: str, normalize: str):
@@ -69,6 +90,7 @@ class LogitPull:
         self._warned = False
 
     def _coefficient(self, logits: List[torch.Tensor], grads: List[torch.Tensor], clipped=None) -> float:
+        """``c`` for ``count``, ``none`` and ``grad_rms`` (``threshold_rms``: :func:`threshold_rms`)."""
         n = sum(p.numel() for p in logits)
         if self.normalize == "count":
             return 1.0 / max(n, 1)
@@ -92,7 +114,14 @@ class LogitPull:
         grads = [p.logits.grad for p in pars]
         tag = getattr(sp, "_clipped_logit_norm", None)
         clipped = tag[1] if tag is not None and tag[0] == sp.steps else None
-        coef = self._coefficient([p.logits for p in pars], grads, clipped)
+        if self.normalize == "threshold_rms":
+            coef = sp._s["pull_coef"]
+            if coef <= 0.0 or sp.steps % THRESHOLD_RMS_EVERY == 0:
+                coef = threshold_rms(sp)
+                if coef <= 0.0:  # nothing above the threshold or no weight gradient: the actual RMS
+                    coef = self._coefficient([p.logits for p in pars], grads, clipped)
+        else:
+            coef = self._coefficient([p.logits for p in pars], grads, clipped)
         sp._set("pull_coef", coef)
         pull = lam * coef
         largest = abs(pull) * self._max_slope(sp)
@@ -125,6 +154,48 @@ class LogitPull:
         else:
             t = sp.soft_temperature
             total = torch.stack([torch.sigmoid(p.float() * t).sum() for p in logits]).sum() * sp.mask_scale
-        # grad_rms: the RMS task gradient of the last step (0 before the first)
-        c = sp._s["pull_coef"] if self.normalize == "grad_rms" else self._coefficient(logits, [])
+        # grad_rms / threshold_rms: the reference of the last step (0 before the first)
+        c = sp._s["pull_coef"] if self.normalize in GRADIENT_UNITS else self._coefficient(logits, [])
         return total * (lam * c)
+
+
+@torch.no_grad()
+def threshold_rms(sp) -> float:
+    """RMS over logits above the threshold of ``|sum_fan(dL/dw_eff * w)| * l * s / 4``.
+
+    ``dL/dw_eff * w`` is ``w.grad * w / ms`` (``ms = s * sigmoid(l * phi) >= s / 2``
+    above the threshold, so the division is well conditioned).  The weights'
+    gradients have been clipped apart from the logits' by then
+    (:mod:`msrs.sparse.clipping`): the weights' clipping factor is undone and the
+    logits' applied, so the result is in the units of the logits' gradients.
+
+    Returns:
+        The reference (>= 0; 0 when no logit is above the threshold or no
+        weight has a gradient).
+    """
+    t, s = float(sp.soft_temperature), float(sp.mask_scale)
+    total, count = 0.0, 0
+    for tgt in sp.targets:
+        par = tgt.parametrization
+        w = tgt.original
+        if par.logits is None or w.grad is None:
+            continue
+        ms, _ = par.soft_factors()
+        above = ms >= 0.5 * s
+        gw = torch.mul(w.grad.float(), w.float())
+        if gw.shape != ms.shape:  # per-channel logits: divide, then sum over the fan
+            gw.div_(ms)
+            dims = [i for i, (a, b) in enumerate(zip(gw.shape, ms.shape)) if a != b]
+            gw = gw.sum(dim=dims, keepdim=True)
+        else:
+            gw.div_(ms)
+        gw = gw[above]
+        total += float(torch.dot(gw, gw))
+        count += int(gw.numel())
+    if count == 0:
+        return 0.0
+    factor = t * s / 4.0
+    clip = getattr(sp, "_clip_factors", None)
+    if clip is not None and clip[0] == sp.steps:
+        factor *= clip[2] / max(clip[1], 1e-12)
+    return math.sqrt(total / count) * factor

@@ -19,7 +19,7 @@ import torch
 
 from msrs.sparse.abs_sparsity import AbsSparsity
 from msrs.sparse.density_control import DensityController
-from msrs.sparse.penalties import LogitPull, parse_normalize
+from msrs.sparse.penalties import GRADIENT_UNITS, LogitPull, parse_normalize
 from msrs.sparse.targets import Target
 
 GRANULARITIES = ("element", "channel")
@@ -32,10 +32,10 @@ class SearchSparsity(AbsSparsity):
         phi_init: initial logit value.
         penalty: ``logits`` (``R = sum(phi)``) or ``mask`` (``R = sum(s sigmoid(l phi))``).
         penalty_weight: ``lambda`` (the start value in target-density mode).
-        penalty_normalize: ``grad_rms``, ``none`` or ``count``
+        penalty_normalize: ``threshold_rms``, ``grad_rms``, ``none`` or ``count``
             (:mod:`msrs.sparse.penalties`; old booleans: true = count, false = none).
         target_density: adjust ``lambda`` during the search so that the hard
-            density reaches this value (needs ``grad_rms``); ``null``: off.
+            density reaches this value (needs ``threshold_rms`` or ``grad_rms``); ``null``: off.
         target_density_conf: ``{gain, interval, tolerance}`` of the controller.
         granularity: ``element`` (one logit per weight) or ``channel`` (one
             per output channel: structured, shrinks the width).
@@ -55,7 +55,7 @@ class SearchSparsity(AbsSparsity):
         "phi_init": 0.0,
         "penalty": "logits",
         "penalty_weight": 1.0,
-        "penalty_normalize": "grad_rms",
+        "penalty_normalize": "threshold_rms",
         "target_density": None,
         "target_density_conf": None,
         "granularity": "element",
@@ -90,8 +90,11 @@ class SearchSparsity(AbsSparsity):
         self.target_density = opts["target_density"]
         self.controller: Optional[DensityController] = None
         if self.target_density is not None:
-            if self.penalty_normalize != "grad_rms":
-                raise ValueError("sparsity_conf target_density needs penalty_normalize: grad_rms")
+            if self.penalty_normalize not in GRADIENT_UNITS:
+                raise ValueError(
+                    f"sparsity_conf target_density needs penalty_normalize in {GRADIENT_UNITS}, "
+                    f"got {self.penalty_normalize!r}"
+                )
             self.controller = DensityController(float(self.target_density), opts["target_density_conf"])
         elif opts["target_density_conf"] is not None:
             raise ValueError("sparsity_conf target_density_conf is given without target_density")
@@ -126,7 +129,7 @@ class SearchSparsity(AbsSparsity):
 
     def _check_pull(self, optimizer) -> None:
         eps = optimizer.defaults.get("eps")
-        if eps is None or self.pull.normalize == "grad_rms" or self.penalty_weight == 0.0:
+        if eps is None or self.pull.normalize in GRADIENT_UNITS or self.penalty_weight == 0.0:
             return
         n = max(sum(p.numel() for p in self.logit_parameters), 1)
         c = 1.0 / n if self.pull.normalize == "count" else 1.0
@@ -138,7 +141,7 @@ class SearchSparsity(AbsSparsity):
             self.log_warning(
                 "the penalty's largest pull per logit is %.3g, below the optimizer's eps (%.1g) "
                 "(penalty_weight %g, penalty_normalize %s, %d logits): the learned mask will follow the "
-                "sign of the task gradient, not the penalty; use penalty_normalize: grad_rms (docs/sparsity.md)",
+                "sign of the task gradient, not the penalty; use penalty_normalize: threshold_rms (docs/sparsity.md)",
                 pull, eps, self.penalty_weight, self.pull.normalize, n,
             )
 

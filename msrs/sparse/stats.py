@@ -67,6 +67,8 @@ class StatsMixin:
             out["sparsity_temperature"] = float(record["temperature"])
         if record.get("lambda") is not None:
             out["sparsity_lambda"] = float(record["lambda"])
+        if record.get("threshold_density") is not None:
+            out["sparsity_threshold_density"] = float(record["threshold_density"])
         for g, d in self.group_densities(record["layers"]).items():
             out[f"density/{g}"] = d
         return out
@@ -87,6 +89,23 @@ class StatsMixin:
             "flip_rate": _nan_to_none(self._epoch_flip_rate()),
             "penalty": None if pen is None else float(pen.detach()),
             "layers": self.layer_densities(),
+            **(self._search_record() if search and self.uses_logits else {}),
+        }
+
+    @torch.no_grad()
+    def _search_record(self) -> Dict[str, Any]:
+        """Where the logits are: the density of their own threshold decision, the pull's
+        reference ``c`` (:mod:`msrs.sparse.penalties`) and the 5/30/50/70/95 % quantiles of
+        the logits (each counted for the weights it gates; a strided sample of <= 1 M)."""
+        from msrs.sparse.density_control import DensityController
+
+        thr = float(self.current_phase.options.get("threshold", 0.0))
+        phi = DensityController.logit_sample(self, max_samples=1 << 18)
+        q = torch.quantile(phi, torch.tensor([0.05, 0.3, 0.5, 0.7, 0.95])) if phi.numel() else None
+        return {
+            "threshold_density": DensityController.hard_density(self, thr),
+            "pull_coef": self._s["pull_coef"],
+            "logit_quantiles": None if q is None else [round(float(x), 4) for x in q],
         }
 
     def freeze_record(self) -> Dict[str, Any]:

@@ -17,15 +17,20 @@ MINI = Path(__file__).resolve().parents[2] / "egs/mini_lrs3/conf/train_vsr_msrs.
 
 @pytest.mark.parametrize("target", [0.3, 0.7])
 def test_controller_lands_within_two_points_of_the_target_on_the_mini_model(target):
-    """The mini VSR model of egs/mini_lrs3 (its config, its optimizer settings) with
-    target_density: the frozen mask is within 2 points of the target, and the logits' own
-    threshold decision, which the controller steers, is near it too."""
+    """The mini VSR model of egs/mini_lrs3 (its config: phi_init 0.5, temperature 4 -> 20 per
+    step, logits' lr x5) with target_density: the frozen mask is within 2 points of the target,
+    and the logits' own threshold decision, which the controller steers from 0.5 down to the
+    threshold, is within 15 points of it (measured 0.30 and 0.59 at the freeze: near the
+    threshold the task gradient pushes logits down, and a proportional controller leaves that
+    offset.  With the controller that ignored Adam's memory of the first steps' gradients, the
+    mini recipe's 183-step search on its real data froze at threshold density 0.997)."""
     conf = yaml.safe_load(MINI.read_text())
     conf["sparsity_conf"] = {
-        "phi_init": 0.0, "target_density": target, "mask_lr_scale": 5.0,
+        **{k: v for k, v in conf["sparsity_conf"].items() if k != "phases"}, "target_density": target,
         "phases": [{"name": "search", "end": 120, "unit": "step",
-                    "temperature": {"start": 1.0, "end": 20.0, "per": "step"}}, {"name": "sparse"}],
+                    "temperature": {"start": 4.0, "end": 20.0, "per": "step"}}, {"name": "sparse"}],
     }
+    assert conf["sparsity_conf"]["phi_init"] == 0.5 and conf["sparsity_conf"]["mask_lr_scale"] == 5.0
     args = parse_config(conf, TOKENS)
     torch.manual_seed(0)
     model = AVSRTask.build_model(args)
@@ -64,7 +69,7 @@ def test_controller_sign_and_freeze_gate():
 def test_controller_configuration_errors():
     with pytest.raises(ValueError, match="target_density must be in"):
         MSRSSparsity(target_density=1.0)
-    with pytest.raises(ValueError, match="needs penalty_normalize: grad_rms"):
+    with pytest.raises(ValueError, match="needs penalty_normalize in"):
         MSRSSparsity(target_density=0.3, penalty_normalize="count")
     with pytest.raises(ValueError, match=r"unknown key\(s\) \['gian'\]"):
         MSRSSparsity(target_density=0.3, target_density_conf={"gian": 1.0})

@@ -29,7 +29,7 @@ def _wide(k, **conf):
 
 @pytest.mark.parametrize("k", [1, 8])
 def test_grad_rms_pull_is_lambda_times_the_rms_task_gradient(k):
-    model, sp = _wide(k, penalty_weight=0.3)
+    model, sp = _wide(k, penalty_weight=0.3, penalty_normalize="grad_rms")
     opt = make_optimizer(model, sp)
     model(*batch(0))[0].backward()
     task = [p.grad.clone() for p in sp.logit_parameters]
@@ -38,6 +38,64 @@ def test_grad_rms_pull_is_lambda_times_the_rms_task_gradient(k):
     for p, g in zip(sp.logit_parameters, task):
         torch.testing.assert_close(p.grad - g, torch.full_like(g, 0.3 * rms))
     assert sp._s["pull_coef"] == pytest.approx(rms, rel=1e-5)
+
+
+def _reference(phi: float, scale_weights: bool = False, normalize: str = "threshold_rms", t: float = 8.0):
+    """The pull's coefficient after one backward of the toy model with every logit at ``phi``.
+
+    ``scale_weights``: divide the stored weights by the soft factor at ``phi`` and multiply by
+    the one at 0, so that the effective weights, and so ``dL/dw_eff``, equal those at 0."""
+    model, sp = attached(MSRSSparsity, penalty_weight=0.3, penalty_normalize=normalize, normalize_mask=False,
+                         phases=[{"name": "search", "end": 100, "unit": "step", "freeze": None,
+                                  "temperature": {"start": t, "end": t, "schedule": "constant"}},
+                                 {"name": "dense"}])
+    opt = make_optimizer(model, sp)
+    with torch.no_grad():
+        for tgt in sp.targets:
+            tgt.parametrization.logits.fill_(phi)
+            if scale_weights:
+                tgt.original.mul_(torch.sigmoid(torch.tensor(0.0)) / torch.sigmoid(torch.tensor(t * phi)))
+    model(*batch(0))[0].backward()
+    sp._pre_step(opt, (), {})
+    return sp._s["pull_coef"]
+
+
+def test_threshold_rms_equals_grad_rms_when_the_logits_sit_on_the_threshold():
+    """At phi = 0 the gradient 'at the threshold' is the actual gradient: the two references agree."""
+    assert _reference(0.0) == pytest.approx(_reference(0.0, normalize="grad_rms"), rel=1e-4)
+
+
+def test_threshold_rms_does_not_vanish_when_the_soft_mask_saturates():
+    """Logits at 2.5 with temperature 8 (sigmoid'(20) ~ 2e-9): the actual task gradient of the
+    logits, and so the grad_rms reference, all but vanish, while threshold_rms is the gradient
+    the same connections would meet at the threshold.  With the effective weights held equal,
+    dL/dw_eff is that of the phi = 0 model, whose stored weights are sigmoid(20) / sigmoid(0) times
+    smaller, so the reference is exactly that factor smaller than the phi = 0 one."""
+    at_zero = _reference(0.0)
+    saturated = _reference(2.5, scale_weights=True)
+    factor = float(torch.sigmoid(torch.tensor(0.0)) / torch.sigmoid(torch.tensor(20.0)))
+    assert saturated == pytest.approx(at_zero * factor, rel=1e-4)
+    assert _reference(2.5, scale_weights=True, normalize="grad_rms") < 1e-6 * saturated
+
+
+@pytest.mark.parametrize("normalize,moves", [("threshold_rms", True), ("grad_rms", False)])
+def test_saturated_logits_reach_the_threshold_only_with_threshold_rms(normalize, moves):
+    """The mini-recipe failure: phi_init 0.5 at temperature 40 (l * phi = 20) saturates the soft
+    mask.  With grad_rms the pull shrinks with the task gradient below Adam's eps and the logits
+    stay put; with threshold_rms (lambda 0.5) they walk down at the optimizer's rate and the
+    search prunes within 100 steps of lr 1e-2."""
+    model, sp = attached(MSRSSparsity, penalty_weight=0.5, penalty_normalize=normalize, phi_init=0.5,
+                         phases=[{"name": "search", "end": 1000, "unit": "step", "freeze": None,
+                                  "temperature": {"start": 40.0, "end": 40.0, "schedule": "constant"}},
+                                 {"name": "dense"}])
+    opt = make_optimizer(model, sp, lr=1e-2)
+    train(model, opt, sp, 100)
+    largest_move = max(float((0.5 - p.detach()).max()) for p in sp.logit_parameters)
+    density = sp.global_density(masks=[(p > 0).to(torch.uint8) for p in sp.logit_parameters])
+    if moves:
+        assert density < 0.9, density
+    else:
+        assert density == 1.0 and largest_move < 0.05, (density, largest_move)
 
 
 def _density_after(k, steps, **conf):
@@ -64,8 +122,9 @@ def test_an_inert_pull_is_warned_about_at_registration(caplog):
     model, sp = _wide(8, penalty_weight=1e-3, penalty_normalize="count")  # 1e-3 / ~1.6 M logits < eps
     with caplog.at_level(logging.WARNING):
         make_optimizer(model, sp)
-    assert any("below the optimizer's eps" in r.getMessage() and "grad_rms" in r.getMessage() for r in caplog.records)
-    model, sp = _wide(1, penalty_weight=0.1)  # grad_rms: no static warning
+    assert any("below the optimizer's eps" in r.getMessage() and "threshold_rms" in r.getMessage()
+               for r in caplog.records)
+    model, sp = _wide(1, penalty_weight=0.1)  # threshold_rms: no static warning
     caplog.clear()
     with caplog.at_level(logging.WARNING):
         make_optimizer(model, sp)

@@ -133,7 +133,10 @@ def test_outputs_images_grad_flow_and_events(corpus, tmp_path):
     assert kinds == [("freeze", None), ("phase", "dense")]
     recs = _lines(out / "sparsity.jsonl")
     assert set(recs[0]) == {"epoch", "step", "phase", "phase_index", "temperature", "lambda", "global_density",
-                            "flip_rate", "penalty", "layers"}
+                            "flip_rate", "penalty", "layers", "threshold_density", "pull_coef", "logit_quantiles"}
+    assert "threshold_density" not in recs[2]  # search-only fields
+    q = recs[0]["logit_quantiles"]
+    assert len(q) == 5 and q == sorted(q) and 0.0 <= recs[0]["threshold_density"] <= 1.0
     assert recs[0]["temperature"] == 1.0 and recs[1]["temperature"] == 200.0 and recs[2]["temperature"] is None
     # weights and logits were clipped apart: both norms are logged, the logits' only while searching
     stats = torch.load(out / "checkpoint.pth", weights_only=False)["reporter"]["stats"]
