@@ -1,0 +1,226 @@
+"""Comparison rules and the verdict per claim of the MSRS paper.
+
+Every verdict is computed from the study's numbers with the rules below (the
+same text is written into docs/results.md by :data:`RULES`); nothing is
+hard-coded.  Verdicts: ``reproduced``, ``not reproduced``, ``inconclusive``.
+"""
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from msrs.report.study import (
+    StudyRun,
+    Summary,
+    early_grad_norm,
+    pooled_wer_ci,
+    summarize,
+    to_target,
+)
+
+REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
+SPARSE_BASELINES = ("snip", "gmp", "set", "rigl", "cs")
+
+RULES = """\
+* **Spread.** Every figure is a mean over seeds ± its sample standard deviation.
+  Two methods differ on a figure only when both have >= 2 seeds and the
+  difference of their means exceeds the larger of their two standard deviations;
+  for test WER, in addition, their 95 % bootstrap intervals (over test utterances,
+  seeds pooled) must not overlap.  Otherwise the result is **no difference**;
+  with fewer than 2 seeds on a side it is **inconclusive**.
+* **Seeds.** A verdict needs >= 2 seeds of every method it uses (one seed has
+  no spread); otherwise it is inconclusive.
+* **Failure.** A run *fails* when its test WER is >= the failure threshold
+  (below); a method *fails* when every seed fails and *trains* when none does
+  (mixed seeds: inconclusive).
+* (a) dense from scratch fails: reproduced if `dense` fails; not reproduced if it
+  trains; inconclusive otherwise or when it did not run.
+* (b) MSRS trains from scratch: reproduced if `msrs` trains; not reproduced if it
+  fails; inconclusive otherwise.
+* (c) the other sparse methods do not: each baseline (SNIP, GMP, SET, RigL, CS) that
+  ran *matches* MSRS when it trains and its test WER is no worse than MSRS's
+  (no difference or better), and *does not* when it fails or MSRS is better.
+  Reproduced if every baseline that ran does not; not reproduced if any matches;
+  inconclusive otherwise or when none ran.
+* (d) >= 2x less training time: wall-clock to the target validation accuracy
+  (train + validation seconds summed up to the first epoch at the target). The
+  reference is the faster of `dense` and `curriculum` among those whose every seed
+  reaches the target.  With r = mean(reference) / mean(MSRS) and the conservative
+  r- = (mean - sd)(reference) / (mean + sd)(MSRS): reproduced if r- >= 2;
+  not reproduced if r < 2 or some MSRS seed never reaches the target;
+  inconclusive otherwise (r >= 2 within the spread, < 2 seeds, or no reference
+  reaches the target while MSRS does: unbounded but unmeasured).
+* (e) healthier gradient flow early in training: the L2 norm of the task-loss
+  gradient on the effective weights (grad_flow.jsonl `global_norm`, fixed probe
+  batch), averaged over the probes of the MSRS search epochs; reproduced if MSRS's
+  is higher than dense's beyond the spread; not reproduced if no difference or
+  lower; inconclusive with < 2 seeds or without probes.
+* (f) robust with less data: `msrs_quarter` vs `dense_quarter` (a quarter of the
+  training speakers); reproduced if MSRS trains there and either dense fails or
+  MSRS's test WER is lower beyond the spread; not reproduced if MSRS fails or the
+  WERs show no difference or dense is better; inconclusive otherwise or not run.
+  Babble noise needs AVSR runs: inconclusive when the study has none.
+* **test2.** A method's two test sets agree when their 95 % bootstrap intervals overlap.
+"""
+
+
+@dataclass
+class Claim:
+    key: str
+    text: str
+    verdict: str
+    why: str
+
+
+def compare(a: Summary, b: Summary, ci_a=None, ci_b=None) -> str:
+    """``"lower"`` / ``"higher"`` (a relative to b), ``"no difference"`` or
+    ``"inconclusive"``, with the spread rule of :data:`RULES`."""
+    if a.n < 2 or b.n < 2 or a.mean is None or b.mean is None:
+        return "inconclusive"
+    diff = a.mean - b.mean
+    if abs(diff) <= max(a.sd or 0.0, b.sd or 0.0):
+        return "no difference"
+    if ci_a is not None and ci_b is not None and ci_a[1] <= ci_b[2] and ci_b[1] <= ci_a[2]:
+        return "no difference"
+    return "lower" if diff < 0 else "higher"
+
+
+def cis_overlap(ci_a, ci_b) -> Optional[bool]:
+    if ci_a is None or ci_b is None:
+        return None
+    return ci_a[1] <= ci_b[2] and ci_b[1] <= ci_a[2]
+
+
+MIN_SEEDS = 2
+
+
+def status(wers: Sequence[Optional[float]], fail_wer: float) -> str:
+    """``fails`` (every seed), ``trains`` (no seed), ``mixed``, ``missing``, or
+    ``1 seed`` (fewer than ``MIN_SEEDS`` scored seeds)."""
+    w = [x for x in wers if x is not None]
+    if not w:
+        return "missing"
+    if len(w) < MIN_SEEDS:
+        return f"{len(w)} seed"
+    failed = [x >= fail_wer for x in w]
+    return "fails" if all(failed) else "trains" if not any(failed) else "mixed"
+
+
+class Study:
+    """Aggregates of ``load_study``'s runs on the primary test set."""
+
+    def __init__(self, runs: Dict[str, List[StudyRun]], target: Optional[float], fail_wer: float, test_set: str = "test"):
+        self.runs, self.target, self.fail_wer, self.test_set = runs, target, fail_wer, test_set
+
+    def wers(self, method: str, test_set: Optional[str] = None) -> List[Optional[float]]:
+        ts = test_set or self.test_set
+        return [r.tests[ts].wer if ts in r.tests else None for r in self.runs.get(method, [])]
+
+    def wer(self, method: str, test_set: Optional[str] = None) -> Summary:
+        return summarize(self.wers(method, test_set))
+
+    def ci(self, method: str, test_set: Optional[str] = None):
+        ts = test_set or self.test_set
+        return pooled_wer_ci([r.tests[ts] for r in self.runs.get(method, []) if ts in r.tests])
+
+    def status(self, method: str) -> str:
+        return status(self.wers(method), self.fail_wer)
+
+    def compare_wer(self, a: str, b: str) -> str:
+        return compare(self.wer(a), self.wer(b), self.ci(a), self.ci(b))
+
+    def to_target(self, method: str) -> Tuple[Summary, Summary, int, int]:
+        """(epochs, seconds) over the seeds that reach the target, seeds reaching, seeds."""
+        runs = self.runs.get(method, [])
+        hits = [to_target(r.curve, self.target) for r in runs] if self.target is not None else []
+        hits = [h for h in hits if h is not None]
+        return summarize([h[0] for h in hits]), summarize([h[1] for h in hits]), len(hits), len(runs)
+
+    def grad(self, method: str) -> Summary:
+        return summarize([early_grad_norm(r) for r in self.runs.get(method, [])])
+
+
+def _w(s: Study, m: str) -> str:
+    return f"`{m}` {s.wer(m).fmt(1, ' %')}: {s.status(m)}"
+
+
+def claims(s: Study) -> List[Claim]:
+    out = []
+    st = s.status("dense")
+    v = {"fails": REPRODUCED, "trains": NOT_REPRODUCED}.get(st, INCONCLUSIVE)
+    out.append(Claim("a", "dense training from scratch fails", v, f"{_w(s, 'dense')}; failure: WER >= {s.fail_wer:.1f} %"))
+
+    st = s.status("msrs")
+    v = {"trains": REPRODUCED, "fails": NOT_REPRODUCED}.get(st, INCONCLUSIVE)
+    why = _w(s, "msrs") + (f"; vs dense: {s.compare_wer('msrs', 'dense')} WER" if "dense" in s.runs else "")
+    out.append(Claim("b", "MSRS trains from scratch", v, why))
+
+    parts, matches, nots = [], [], []
+    for b in SPARSE_BASELINES:
+        if b not in s.runs:
+            continue
+        st, c = s.status(b), s.compare_wer(b, "msrs") if "msrs" in s.runs else "inconclusive"
+        if st == "fails" or c == "higher":
+            nots.append(b)
+        elif st == "trains" and c in ("lower", "no difference"):
+            matches.append(b)
+        parts.append(f"`{b}` {s.wer(b).fmt(1, ' %')} ({st}; WER vs MSRS: {c})")
+    ran = len(parts)
+    if "msrs" not in s.runs or not ran:
+        v = INCONCLUSIVE
+    else:
+        v = NOT_REPRODUCED if matches else REPRODUCED if len(nots) == ran else INCONCLUSIVE
+    out.append(Claim("c", "the other sparse methods (SNIP, GMP, SET, RigL, CS) do not", v, "; ".join(parts) or "no baseline ran"))
+
+    out.append(_claim_time(s))
+
+    g_m, g_d = s.grad("msrs"), s.grad("dense")
+    c = compare(g_m, g_d)
+    v = {"higher": REPRODUCED, "lower": NOT_REPRODUCED, "no difference": NOT_REPRODUCED}.get(c, INCONCLUSIVE)
+    out.append(Claim("e", "healthier gradient flow early in training", v,
+                     f"early gradient norm: MSRS {g_m.fmt(3)}, dense {g_d.fmt(3)} ({c})"))
+
+    if "msrs_quarter" in s.runs and "dense_quarter" in s.runs:
+        st_m, st_d, c = s.status("msrs_quarter"), s.status("dense_quarter"), s.compare_wer("msrs_quarter", "dense_quarter")
+        if st_m == "fails" or (st_m == "trains" and c in ("no difference", "higher")):
+            v = NOT_REPRODUCED
+        elif st_m == "trains" and (st_d == "fails" or c == "lower"):
+            v = REPRODUCED
+        else:
+            v = INCONCLUSIVE
+        why = f"{_w(s, 'msrs_quarter')}, {_w(s, 'dense_quarter')}; MSRS WER {c}"
+    else:
+        ran = [m for m in ("msrs_quarter", "dense_quarter") if m in s.runs]
+        v, why = INCONCLUSIVE, "needs runs msrs_quarter and dense_quarter; ran: " + (", ".join(ran) or "neither")
+    out.append(Claim("f1", "robust with less data (a quarter of the speakers)", v, why))
+    av = [m for m, rs in s.runs.items() if any(r.modality == "avsr" for r in rs)]
+    out.append(Claim("f2", "robust in babble noise (AVSR)", INCONCLUSIVE,
+                     "AVSR runs present but no noise rule yet" if av else "not run: the study trains VSR models only"))
+    return out
+
+
+def _claim_time(s: Study) -> Claim:
+    text = ">= 2x less training time (wall-clock to the target validation accuracy)"
+    if s.target is None or "msrs" not in s.runs:
+        return Claim("d", text, INCONCLUSIVE, "no target (no dense baseline) or no MSRS run")
+    _, t_m, hit_m, n_m = s.to_target("msrs")
+    refs = []
+    for m in ("dense", "curriculum"):
+        if m in s.runs:
+            _, t, hit, n = s.to_target(m)
+            if hit == n >= MIN_SEEDS and t.mean is not None:
+                refs.append((t.mean, m, t))
+    if n_m < MIN_SEEDS:
+        return Claim("d", text, INCONCLUSIVE, f"{n_m} MSRS seed(s): no spread")
+    if hit_m < n_m:
+        return Claim("d", text, NOT_REPRODUCED, f"MSRS reached the target in {hit_m} of {n_m} seeds")
+    if not refs:
+        return Claim("d", text, INCONCLUSIVE, f"MSRS reaches the target ({t_m.fmt(0, ' s')}); no dense baseline with >= 2 seeds does in every seed")
+    _, ref, t_r = min(refs)
+    r = t_r.mean / t_m.mean if t_m.mean else float("inf")
+    why = f"MSRS {t_m.fmt(0, ' s')}, {ref} {t_r.fmt(0, ' s')}: ratio {r:.2f}"
+    if r < 2:
+        return Claim("d", text, NOT_REPRODUCED, why)
+    if t_r.sd is None or t_m.sd is None:
+        return Claim("d", text, INCONCLUSIVE, why + " (< 2 seeds: no spread)")
+    r_lo = (t_r.mean - t_r.sd) / (t_m.mean + t_m.sd)
+    return Claim("d", text, REPRODUCED if r_lo >= 2 else INCONCLUSIVE, why + f", conservative {r_lo:.2f}")
