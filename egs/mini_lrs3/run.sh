@@ -47,7 +47,7 @@ progress=true           # one console line per training epoch during stage 7
 nj=2                    # parallel jobs (data, decoding)
 train_threads=1         # CPU threads per training process
 parallel_train=true     # train the models of --models at the same time (one process each)
-test_snrs="0 -5"        # babble SNRs (dB) decoded besides clean, for models with audio
+test_snrs="-5"          # babble SNRs (dB) decoded besides clean, for models with audio (e.g. "0 -5")
 bpemode=bpe             # SentencePiece model type: bpe units of this size are whole GRID words
 nbpe=120                # SentencePiece vocabulary size
 roi_opts="--detect_every 3 --crop_size 36 --crop_scale 0.375"  # msrs.bin.extract_roi options (36 px mouth crops)
@@ -73,6 +73,18 @@ fi
 case "${test2}" in true|false) ;; *) echo "run.sh: --test2 takes true, false or auto; got '${test2}'" >&2; exit 2;; esac
 test_sets="test"
 [ "${test2}" = false ] || test_sets="test test2"
+
+# Dumps, token lists and models of one corpus must not meet the data of another: a recipe
+# directory holds one corpus (local/data.sh records it in data/.synth_corpus).
+if [ -f data/.done.stage1 ]; then
+    _had=$(awk '{print $1}' data/.synth_corpus 2>/dev/null || echo "preset=mini")
+    if [ "${_had}" != "preset=${preset}" ]; then
+        echo "run.sh: this directory holds the data, dumps and models of ${_had#preset=} (data/.synth_corpus)," \
+            "not of --preset ${preset}. Remove them first (rm -rf data dump exp ${SYNTH_LRS3} ${SYNTH_LRS3}_test2)" \
+            "or run in a copy of the recipe." >&2
+        exit 2
+    fi
+fi
 
 common=(
     --ngpu 0 --nj "${nj}" --inference_nj "${nj}" --train_threads "${train_threads}"

@@ -35,6 +35,9 @@ python3 -m msrs.bin.synth_corpus --out "${SYNTH_LRS3}" --preset "${preset}" \
 python3 -m msrs.bin.lrs3_data_prep --lrs3 "${SYNTH_LRS3}" --out data \
     --valid_fraction "${valid_fraction}" --valid_mode speakers --progress false
 
+# run.sh refuses to mix these data with dumps and models of another corpus
+echo "preset=${preset} grammar=${grammar} seed=${seed} test2=${test2}" > data/.synth_corpus
+
 if [ "${test2}" = true ]; then
     echo "local/data.sh: generating the second test set of ${preset} (new speakers, seed $((seed + 1000))) in ${SYNTH_LRS3}_test2"
     # shellcheck disable=SC2086
