@@ -19,29 +19,47 @@ from typing import List, Optional
 
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     p.add_argument("--exp_dir", required=True, help="the study's exp directory")
     p.add_argument("--out", required=True, help="markdown report to write")
     p.add_argument("--plots_dir", required=True, help="directory of the PNG plots")
-    p.add_argument("--data_dir", default=None,
-                   help="Kaldi data dirs of the study (default: <exp_dir>/../data), for the "
-                   "constant-sentence WER that sets the failure threshold")
-    p.add_argument("--target_acc", type=float, default=None,
-                   help="target validation accuracy (default: --target_frac x the best "
-                   "seed-mean validation accuracy of dense/curriculum)")
+    p.add_argument(
+        "--data_dir",
+        default=None,
+        help="Kaldi data dirs of the study (default: <exp_dir>/../data), for the "
+        "constant-sentence WER that sets the failure threshold",
+    )
+    p.add_argument(
+        "--target_acc",
+        type=float,
+        default=None,
+        help="target validation accuracy (default: --target_frac x the best "
+        "seed-mean validation accuracy of dense/curriculum)",
+    )
     p.add_argument("--target_frac", type=float, default=0.95)
-    p.add_argument("--fail_wer", type=float, default=None,
-                   help="a run fails at test WER >= this (%%; default: 90%% of the constant-sentence "
-                   "WER, or 80 without data)")
-    p.add_argument("--command", default="", help="the study command, quoted in the report")
+    p.add_argument(
+        "--fail_wer",
+        type=float,
+        default=None,
+        help="a run fails at test WER >= this (%%; default: 90%% of the constant-sentence "
+        "WER, or 80 without data)",
+    )
+    p.add_argument(
+        "--command", default="", help="the study command, quoted in the report"
+    )
     p.add_argument("--log_level", default="INFO")
     return p
 
 
 def main(cmd: Optional[List[str]] = None) -> int:
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level,
+        format="%(asctime)s (%(module)s) %(levelname)s: %(message)s",
+    )
     from msrs.report.study import choose_target, load_study
     from msrs.report.study_claims import Study
     from msrs.report.study_md import constant_sentence_wer, read_text, write_report
@@ -54,25 +72,50 @@ def main(cmd: Optional[List[str]] = None) -> int:
     if not runs:
         logging.error("%s: no study run (<modality>_study_<method>_s<seed>) found", exp)
         return 1
-    test_sets = sorted({t for rs in runs.values() for r in rs for t in r.tests}, key=lambda t: (t != "test", t))
+    test_sets = sorted(
+        {t for rs in runs.values() for r in rs for t in r.tests},
+        key=lambda t: (t != "test", t),
+    )
     data = Path(args.data_dir) if args.data_dir else exp.parent / "data"
     chance = None
     if (data / "train" / "text").is_file() and test_sets:
-        chance = constant_sentence_wer(read_text(data / "train" / "text"), read_text(data / test_sets[0] / "text"))
-    fail_wer = args.fail_wer if args.fail_wer is not None else (0.9 * chance if chance is not None else 80.0)
+        chance = constant_sentence_wer(
+            read_text(data / "train" / "text"), read_text(data / test_sets[0] / "text")
+        )
+    fail_wer = (
+        args.fail_wer
+        if args.fail_wer is not None
+        else (0.9 * chance if chance is not None else 80.0)
+    )
     if args.target_acc is not None:
-        target, note = args.target_acc, f"Target validation accuracy {args.target_acc:.3f} (given on the command line)."
+        target, note = (
+            args.target_acc,
+            f"Target validation accuracy {args.target_acc:.3f} (given on the command line).",
+        )
     else:
         target = choose_target(runs, frac=args.target_frac)
-        note = (f"Target validation accuracy {target:.3f}: {args.target_frac:g} x the best seed-mean of the best "
-                "validation accuracy reached by the dense baselines (dense, curriculum)." if target is not None
-                else "No dense baseline ran: no target.")
+        note = (
+            f"Target validation accuracy {target:.3f}: {args.target_frac:g} x the best seed-mean of the best "
+            "validation accuracy reached by the dense baselines (dense, curriculum)."
+            if target is not None
+            else "No dense baseline ran: no target."
+        )
     study = Study(runs, target, fail_wer, test_sets[0] if test_sets else "test")
     extra = {}
     rb = exp / "storage" / "roi_bytes.json"
     if rb.is_file():
         extra["roi_bytes"] = json.loads(rb.read_text())
-    write_report(runs, study, Path(args.out), Path(args.plots_dir), test_sets, chance, note, args.command, extra)
+    write_report(
+        runs,
+        study,
+        Path(args.out),
+        Path(args.plots_dir),
+        test_sets,
+        chance,
+        note,
+        args.command,
+        extra,
+    )
     logging.info("wrote %s and plots in %s", args.out, args.plots_dir)
     return 0
 

@@ -27,6 +27,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from msrs.report.training_logs import load_epoch_stats, load_grad_flow, load_sparsity
+from msrs.scoring.bootstrap import bootstrap_wer_ci, read_utt_errors
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +85,10 @@ def log_seconds(train_log: Path) -> Dict[int, float]:
         if m:
             total = 0.0
             for t in re.findall(r"(?:\] |, )time=([^,]+)", m.group(2)):
-                total += sum(float(v) * _UNIT[u] for v, u in re.findall(r"([\d.]+) (hour|minute|second)", t))
+                total += sum(
+                    float(v) * _UNIT[u]
+                    for v, u in re.findall(r"([\d.]+) (hour|minute|second)", t)
+                )
             out[int(m.group(1))] = total
     return out
 
@@ -104,32 +108,14 @@ def read_curve(path: Path, offset: int = 0) -> List[Epoch]:
 
 
 def _utt_errors(score_dir: Path) -> Tuple[List[str], List[int], List[int]]:
+    """Word errors and reference words per utterance (``utt_errors.tsv``, or the
+    alignments of ``result.wrd.txt`` for an older score directory)."""
     try:
-        from msrs.scoring.bootstrap import read_utt_errors
-
         u = read_utt_errors(score_dir)
-        return list(u.utt_ids), [int(x) for x in u.errors], [int(x) for x in u.ref_words]
-    except ImportError:
-        pass
     except (FileNotFoundError, ValueError) as e:
         logger.warning("%s: no per-utterance errors (%s)", score_dir, e)
         return [], [], []
-    ids, err, ref = [], [], []  # the Scores: (#C #S #D #I) lines of result.wrd.txt
-    res = score_dir / "result.wrd.txt"
-    if not res.is_file():
-        res = score_dir / "result.txt"
-    uid = None
-    for line in res.read_text(errors="replace").splitlines() if res.is_file() else []:
-        m = re.match(r"^id: \((.*)\)", line)
-        if m:
-            uid = m.group(1)
-            continue
-        m = re.match(r"^Scores: \(#C #S #D #I\) (\d+) (\d+) (\d+) (\d+)", line)
-        if m and uid is not None:
-            c, s, d, i = map(int, m.groups())
-            ids.append(uid), err.append(s + d + i), ref.append(c + s + d)
-            uid = None
-    return ids, err, ref
+    return list(u.utt_ids), [int(x) for x in u.errors], [int(x) for x in u.ref_words]
 
 
 def read_tests(path: Path) -> Dict[str, SetScore]:
@@ -169,11 +155,15 @@ def load_study(exp_dir) -> Dict[str, List[StudyRun]]:
         m = RUN_NAME.match(cfg.parent.name)
         if m:
             key = (m.group("method"), int(m.group("seed")))
-            found.setdefault(key, {})["short" if m.group("short") else "main"] = cfg.parent
+            found.setdefault(key, {})[
+                "short" if m.group("short") else "main"
+            ] = cfg.parent
     runs: Dict[str, List[StudyRun]] = {}
     for (method, seed), dirs in sorted(found.items()):
         if "main" not in dirs:
-            logger.info("%s seed %d: only its first stage exists; skipped", method, seed)
+            logger.info(
+                "%s seed %d: only its first stage exists; skipped", method, seed
+            )
             continue
         path = dirs["main"]
         run = StudyRun(method, seed, path, RUN_NAME.match(path.name).group("modality"))
@@ -224,18 +214,6 @@ def summarize(values: Sequence[Optional[float]]) -> Summary:
     return Summary(float(np.mean(v)), sd, len(v), v)
 
 
-def _bootstrap(errors, ref_words, n_resamples=1000, seed=0, level=0.95):
-    try:
-        from msrs.scoring.bootstrap import bootstrap_wer_ci
-    except ImportError:  # the same percentile bootstrap over utterances
-        err, ref = np.asarray(errors, float), np.asarray(ref_words, float)
-        idx = np.random.default_rng(seed).integers(0, len(err), (n_resamples, len(err)))
-        s = 100.0 * err[idx].sum(1) / np.maximum(ref[idx].sum(1), 1e-12)
-        t = 100.0 * (1 - level) / 2
-        return 100.0 * err.sum() / ref.sum(), float(np.percentile(s, t)), float(np.percentile(s, 100 - t))
-    return bootstrap_wer_ci(errors, ref_words, n_resamples=n_resamples, seed=seed, level=level)
-
-
 def pooled_wer_ci(scores: Sequence[SetScore], n_resamples=1000, seed=0, level=0.95):
     """Bootstrap CI over test utterances of the seed-mean WER.
 
@@ -259,7 +237,7 @@ def pooled_wer_ci(scores: Sequence[SetScore], n_resamples=1000, seed=0, level=0.
         ref += np.array([s.ref_words[pos[u]] for u in ids])
     if ref.sum() == 0:
         return None
-    return _bootstrap(err, ref, n_resamples=n_resamples, seed=seed, level=level)
+    return bootstrap_wer_ci(err, ref, n_resamples=n_resamples, seed=seed, level=level)
 
 
 def best_acc(curve: Sequence[Epoch]) -> Optional[float]:
@@ -278,17 +256,28 @@ def to_target(curve: Sequence[Epoch], target: float) -> Optional[Tuple[int, floa
     return None
 
 
-def choose_target(runs: Dict[str, List[StudyRun]], baselines=("dense", "curriculum"), frac=0.95):
+def choose_target(
+    runs: Dict[str, List[StudyRun]], baselines=("dense", "curriculum"), frac=0.95
+):
     """``frac`` x the best seed-mean of the best validation accuracy among the
     dense baselines present, or None when none ran."""
-    means = [summarize([best_acc(r.curve) for r in runs[m]]).mean for m in baselines if m in runs]
+    means = [
+        summarize([best_acc(r.curve) for r in runs[m]]).mean
+        for m in baselines
+        if m in runs
+    ]
     means = [x for x in means if x is not None]
     return frac * max(means) if means else None
 
 
 def early_grad_norm(run: StudyRun, key: str = "global_norm") -> Optional[float]:
     """Mean of ``key`` over the probes of the first ``early_epochs`` epochs."""
-    v = [r[key] for r in run.grad_flow if r.get("epoch", 1e9) <= run.early_epochs and isinstance(r.get(key), (int, float))]
+    v = [
+        r[key]
+        for r in run.grad_flow
+        if r.get("epoch", 1e9) <= run.early_epochs
+        and isinstance(r.get(key), (int, float))
+    ]
     return float(np.mean(v)) if v else None
 
 

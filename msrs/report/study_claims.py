@@ -17,7 +17,11 @@ from msrs.report.study import (
     to_target,
 )
 
-REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
+REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = (
+    "reproduced",
+    "not reproduced",
+    "inconclusive",
+)
 SPARSE_BASELINES = ("snip", "gmp", "set", "rigl", "cs")
 
 RULES = """\
@@ -53,7 +57,9 @@ RULES = """\
   gradient on the effective weights (grad_flow.jsonl `global_norm`, fixed probe
   batch), averaged over the probes of the MSRS search epochs; reproduced if MSRS's
   is higher than dense's beyond the spread; not reproduced if no difference or
-  lower; inconclusive with < 2 seeds or without probes.
+  lower; inconclusive with < 2 seeds or without probes.  The probe's EGF (Tessera
+  et al.) is shown beside it but not used: it divides each layer's norm by its
+  active connections, which favours a sparse mask by construction.
 * (f) robust with less data: `msrs_quarter` vs `dense_quarter` (a quarter of the
   training speakers); reproduced if MSRS trains there and either dense fails or
   MSRS's test WER is lower beyond the spread; not reproduced if MSRS fails or the
@@ -79,7 +85,12 @@ def compare(a: Summary, b: Summary, ci_a=None, ci_b=None) -> str:
     diff = a.mean - b.mean
     if abs(diff) <= max(a.sd or 0.0, b.sd or 0.0):
         return "no difference"
-    if ci_a is not None and ci_b is not None and ci_a[1] <= ci_b[2] and ci_b[1] <= ci_a[2]:
+    if (
+        ci_a is not None
+        and ci_b is not None
+        and ci_a[1] <= ci_b[2]
+        and ci_b[1] <= ci_a[2]
+    ):
         return "no difference"
     return "lower" if diff < 0 else "higher"
 
@@ -108,19 +119,37 @@ def status(wers: Sequence[Optional[float]], fail_wer: float) -> str:
 class Study:
     """Aggregates of ``load_study``'s runs on the primary test set."""
 
-    def __init__(self, runs: Dict[str, List[StudyRun]], target: Optional[float], fail_wer: float, test_set: str = "test"):
-        self.runs, self.target, self.fail_wer, self.test_set = runs, target, fail_wer, test_set
+    def __init__(
+        self,
+        runs: Dict[str, List[StudyRun]],
+        target: Optional[float],
+        fail_wer: float,
+        test_set: str = "test",
+    ):
+        self.runs, self.target, self.fail_wer, self.test_set = (
+            runs,
+            target,
+            fail_wer,
+            test_set,
+        )
 
-    def wers(self, method: str, test_set: Optional[str] = None) -> List[Optional[float]]:
+    def wers(
+        self, method: str, test_set: Optional[str] = None
+    ) -> List[Optional[float]]:
         ts = test_set or self.test_set
-        return [r.tests[ts].wer if ts in r.tests else None for r in self.runs.get(method, [])]
+        return [
+            r.tests[ts].wer if ts in r.tests else None
+            for r in self.runs.get(method, [])
+        ]
 
     def wer(self, method: str, test_set: Optional[str] = None) -> Summary:
         return summarize(self.wers(method, test_set))
 
     def ci(self, method: str, test_set: Optional[str] = None):
         ts = test_set or self.test_set
-        return pooled_wer_ci([r.tests[ts] for r in self.runs.get(method, []) if ts in r.tests])
+        return pooled_wer_ci(
+            [r.tests[ts] for r in self.runs.get(method, []) if ts in r.tests]
+        )
 
     def status(self, method: str) -> str:
         return status(self.wers(method), self.fail_wer)
@@ -131,9 +160,18 @@ class Study:
     def to_target(self, method: str) -> Tuple[Summary, Summary, int, int]:
         """(epochs, seconds) over the seeds that reach the target, seeds reaching, seeds."""
         runs = self.runs.get(method, [])
-        hits = [to_target(r.curve, self.target) for r in runs] if self.target is not None else []
+        hits = (
+            [to_target(r.curve, self.target) for r in runs]
+            if self.target is not None
+            else []
+        )
         hits = [h for h in hits if h is not None]
-        return summarize([h[0] for h in hits]), summarize([h[1] for h in hits]), len(hits), len(runs)
+        return (
+            summarize([h[0] for h in hits]),
+            summarize([h[1] for h in hits]),
+            len(hits),
+            len(runs),
+        )
 
     def grad(self, method: str) -> Summary:
         return summarize([early_grad_norm(r) for r in self.runs.get(method, [])])
@@ -147,18 +185,29 @@ def claims(s: Study) -> List[Claim]:
     out = []
     st = s.status("dense")
     v = {"fails": REPRODUCED, "trains": NOT_REPRODUCED}.get(st, INCONCLUSIVE)
-    out.append(Claim("a", "dense training from scratch fails", v, f"{_w(s, 'dense')}; failure: WER >= {s.fail_wer:.1f} %"))
+    out.append(
+        Claim(
+            "a",
+            "dense training from scratch fails",
+            v,
+            f"{_w(s, 'dense')}; failure: WER >= {s.fail_wer:.1f} %",
+        )
+    )
 
     st = s.status("msrs")
     v = {"trains": REPRODUCED, "fails": NOT_REPRODUCED}.get(st, INCONCLUSIVE)
-    why = _w(s, "msrs") + (f"; vs dense: {s.compare_wer('msrs', 'dense')} WER" if "dense" in s.runs else "")
+    why = _w(s, "msrs") + (
+        f"; vs dense: {s.compare_wer('msrs', 'dense')} WER" if "dense" in s.runs else ""
+    )
     out.append(Claim("b", "MSRS trains from scratch", v, why))
 
     parts, matches, nots = [], [], []
     for b in SPARSE_BASELINES:
         if b not in s.runs:
             continue
-        st, c = s.status(b), s.compare_wer(b, "msrs") if "msrs" in s.runs else "inconclusive"
+        st, c = s.status(b), (
+            s.compare_wer(b, "msrs") if "msrs" in s.runs else "inconclusive"
+        )
         if st == "fails" or c == "higher":
             nots.append(b)
         elif st == "trains" and c in ("lower", "no difference"):
@@ -168,19 +217,49 @@ def claims(s: Study) -> List[Claim]:
     if "msrs" not in s.runs or not ran:
         v = INCONCLUSIVE
     else:
-        v = NOT_REPRODUCED if matches else REPRODUCED if len(nots) == ran else INCONCLUSIVE
-    out.append(Claim("c", "the other sparse methods (SNIP, GMP, SET, RigL, CS) do not", v, "; ".join(parts) or "no baseline ran"))
+        v = (
+            NOT_REPRODUCED
+            if matches
+            else REPRODUCED if len(nots) == ran else INCONCLUSIVE
+        )
+    out.append(
+        Claim(
+            "c",
+            "the other sparse methods (SNIP, GMP, SET, RigL, CS) do not",
+            v,
+            "; ".join(parts) or "no baseline ran",
+        )
+    )
 
     out.append(_claim_time(s))
 
     g_m, g_d = s.grad("msrs"), s.grad("dense")
     c = compare(g_m, g_d)
-    v = {"higher": REPRODUCED, "lower": NOT_REPRODUCED, "no difference": NOT_REPRODUCED}.get(c, INCONCLUSIVE)
-    out.append(Claim("e", "healthier gradient flow early in training", v,
-                     f"early gradient norm: MSRS {g_m.fmt(3)}, dense {g_d.fmt(3)} ({c})"))
+    v = {
+        "higher": REPRODUCED,
+        "lower": NOT_REPRODUCED,
+        "no difference": NOT_REPRODUCED,
+    }.get(c, INCONCLUSIVE)
+    egf = {
+        m: summarize([early_grad_norm(r, "egf") for r in s.runs.get(m, [])])
+        for m in ("msrs", "dense")
+    }
+    out.append(
+        Claim(
+            "e",
+            "healthier gradient flow early in training",
+            v,
+            f"early gradient norm: MSRS {g_m.fmt(3)}, dense {g_d.fmt(3)} ({c}); "
+            f"EGF (shown, not used): MSRS {egf['msrs'].fmt(6)}, dense {egf['dense'].fmt(6)}",
+        )
+    )
 
     if "msrs_quarter" in s.runs and "dense_quarter" in s.runs:
-        st_m, st_d, c = s.status("msrs_quarter"), s.status("dense_quarter"), s.compare_wer("msrs_quarter", "dense_quarter")
+        st_m, st_d, c = (
+            s.status("msrs_quarter"),
+            s.status("dense_quarter"),
+            s.compare_wer("msrs_quarter", "dense_quarter"),
+        )
         if st_m == "fails" or (st_m == "trains" and c in ("no difference", "higher")):
             v = NOT_REPRODUCED
         elif st_m == "trains" and (st_d == "fails" or c == "lower"):
@@ -190,18 +269,32 @@ def claims(s: Study) -> List[Claim]:
         why = f"{_w(s, 'msrs_quarter')}, {_w(s, 'dense_quarter')}; MSRS WER {c}"
     else:
         ran = [m for m in ("msrs_quarter", "dense_quarter") if m in s.runs]
-        v, why = INCONCLUSIVE, "needs runs msrs_quarter and dense_quarter; ran: " + (", ".join(ran) or "neither")
+        v, why = INCONCLUSIVE, "needs runs msrs_quarter and dense_quarter; ran: " + (
+            ", ".join(ran) or "neither"
+        )
     out.append(Claim("f1", "robust with less data (a quarter of the speakers)", v, why))
     av = [m for m, rs in s.runs.items() if any(r.modality == "avsr" for r in rs)]
-    out.append(Claim("f2", "robust in babble noise (AVSR)", INCONCLUSIVE,
-                     "AVSR runs present but no noise rule yet" if av else "not run: the study trains VSR models only"))
+    out.append(
+        Claim(
+            "f2",
+            "robust in babble noise (AVSR)",
+            INCONCLUSIVE,
+            (
+                "AVSR runs present but no noise rule yet"
+                if av
+                else "not run: the study trains VSR models only"
+            ),
+        )
+    )
     return out
 
 
 def _claim_time(s: Study) -> Claim:
     text = ">= 2x less training time (wall-clock to the target validation accuracy)"
     if s.target is None or "msrs" not in s.runs:
-        return Claim("d", text, INCONCLUSIVE, "no target (no dense baseline) or no MSRS run")
+        return Claim(
+            "d", text, INCONCLUSIVE, "no target (no dense baseline) or no MSRS run"
+        )
     _, t_m, hit_m, n_m = s.to_target("msrs")
     refs = []
     for m in ("dense", "curriculum"):
@@ -212,9 +305,19 @@ def _claim_time(s: Study) -> Claim:
     if n_m < MIN_SEEDS:
         return Claim("d", text, INCONCLUSIVE, f"{n_m} MSRS seed(s): no spread")
     if hit_m < n_m:
-        return Claim("d", text, NOT_REPRODUCED, f"MSRS reached the target in {hit_m} of {n_m} seeds")
+        return Claim(
+            "d",
+            text,
+            NOT_REPRODUCED,
+            f"MSRS reached the target in {hit_m} of {n_m} seeds",
+        )
     if not refs:
-        return Claim("d", text, INCONCLUSIVE, f"MSRS reaches the target ({t_m.fmt(0, ' s')}); no dense baseline with >= 2 seeds does in every seed")
+        return Claim(
+            "d",
+            text,
+            INCONCLUSIVE,
+            f"MSRS reaches the target ({t_m.fmt(0, ' s')}); no dense baseline with >= 2 seeds does in every seed",
+        )
     _, ref, t_r = min(refs)
     r = t_r.mean / t_m.mean if t_m.mean else float("inf")
     why = f"MSRS {t_m.fmt(0, ' s')}, {ref} {t_r.fmt(0, ' s')}: ratio {r:.2f}"
@@ -223,4 +326,9 @@ def _claim_time(s: Study) -> Claim:
     if t_r.sd is None or t_m.sd is None:
         return Claim("d", text, INCONCLUSIVE, why + " (< 2 seeds: no spread)")
     r_lo = (t_r.mean - t_r.sd) / (t_m.mean + t_m.sd)
-    return Claim("d", text, REPRODUCED if r_lo >= 2 else INCONCLUSIVE, why + f", conservative {r_lo:.2f}")
+    return Claim(
+        "d",
+        text,
+        REPRODUCED if r_lo >= 2 else INCONCLUSIVE,
+        why + f", conservative {r_lo:.2f}",
+    )

@@ -21,7 +21,9 @@ def _plt():
     return plt
 
 
-def accuracy_curves(runs: Dict[str, List[StudyRun]], target: Optional[float], out: Path) -> Optional[Path]:
+def accuracy_curves(
+    runs: Dict[str, List[StudyRun]], target: Optional[float], out: Path
+) -> Optional[Path]:
     """Validation accuracy vs epoch per method: seed mean, min-max band."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 5))
@@ -39,8 +41,19 @@ def accuracy_curves(runs: Dict[str, List[StudyRun]], target: Optional[float], ou
         if not ok.any():
             continue
         color = plt.cm.tab10(i % 10)
-        ax.plot(x[ok], np.nanmean(acc[:, ok], 0), color=color, label=f"{method} ({len(rs)} seeds)")
-        ax.fill_between(x[ok], np.nanmin(acc[:, ok], 0), np.nanmax(acc[:, ok], 0), color=color, alpha=0.2)
+        ax.plot(
+            x[ok],
+            np.nanmean(acc[:, ok], 0),
+            color=color,
+            label=f"{method} ({len(rs)} seeds)",
+        )
+        ax.fill_between(
+            x[ok],
+            np.nanmin(acc[:, ok], 0),
+            np.nanmax(acc[:, ok], 0),
+            color=color,
+            alpha=0.2,
+        )
         stage1 = max(r.stage1_epochs for r in rs)
         if stage1:
             ax.axvline(stage1 + 0.5, color=color, ls=":", lw=1)
@@ -80,14 +93,18 @@ def epochs_to_target(rows: List[tuple], out: Path) -> Optional[Path]:
     ax.set_xticks(x)
     ax.set_xticklabels([r[0] for r in rows], rotation=30, ha="right")
     ax.set_ylabel("epochs to target (seeds that reach it)")
-    ax.set_title("Epochs to the target validation accuracy (mean ± sd; label: seeds reaching / seeds)")
+    ax.set_title(
+        "Epochs to the target validation accuracy (mean ± sd; label: seeds reaching / seeds)"
+    )
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
 
 
-def grad_flow_layers(runs: Dict[str, List[StudyRun]], out: Path, methods=("dense", "msrs")) -> Optional[Path]:
+def grad_flow_layers(
+    runs: Dict[str, List[StudyRun]], out: Path, methods=("dense", "msrs")
+) -> Optional[Path]:
     """Early-training gradient norm per layer (top) and global norm over steps (bottom)."""
     have = [m for m in methods if any(r.grad_flow for r in runs.get(m, []))]
     if not have:
@@ -101,18 +118,52 @@ def grad_flow_layers(runs: Dict[str, List[StudyRun]], out: Path, methods=("dense
                 if k not in layers:
                     layers.append(k)
     for i, m in enumerate(have):
-        per = np.array([[early_layer_norms(r).get(k, np.nan) for k in layers] for r in runs[m] if r.grad_flow])
-        ax1.semilogy(np.arange(len(layers)), np.nanmean(per, 0), marker="o", ms=3, label=f"{m} (seed mean)", color=f"C{i}")
+        per = np.array(
+            [
+                [early_layer_norms(r).get(k, np.nan) for k in layers]
+                for r in runs[m]
+                if r.grad_flow
+            ]
+        )
+        ax1.semilogy(
+            np.arange(len(layers)),
+            np.nanmean(per, 0),
+            marker="o",
+            ms=3,
+            label=f"{m} (seed mean)",
+            color=f"C{i}",
+        )
         for r in runs[m]:
             steps = [g["step"] for g in r.grad_flow if "global_norm" in g]
-            ax2.semilogy(steps, [g["global_norm"] for g in r.grad_flow if "global_norm" in g], color=f"C{i}", alpha=0.6,
-                         label=f"{m}" if r is runs[m][0] else None)
-        ax2.axvline(max((g["step"] for r in runs[m] for g in r.grad_flow if g.get("epoch", 1e9) <= r.early_epochs), default=0),
-                    color=f"C{i}", ls=":", lw=1)
+            ax2.semilogy(
+                steps,
+                [g["global_norm"] for g in r.grad_flow if "global_norm" in g],
+                color=f"C{i}",
+                alpha=0.6,
+                label=f"{m}" if r is runs[m][0] else None,
+            )
+        ax2.axvline(
+            max(
+                (
+                    g["step"]
+                    for r in runs[m]
+                    for g in r.grad_flow
+                    if g.get("epoch", 1e9) <= r.early_epochs
+                ),
+                default=0,
+            ),
+            color=f"C{i}",
+            ls=":",
+            lw=1,
+        )
     ax1.set_xticks(np.arange(len(layers)))
-    ax1.set_xticklabels([k.replace(".weight", "") for k in layers], rotation=90, fontsize=6)
+    ax1.set_xticklabels(
+        [k.replace(".weight", "") for k in layers], rotation=90, fontsize=6
+    )
     ax1.set_ylabel("gradient norm (early epochs)")
-    ax1.set_title("Task-loss gradient on the effective weights, mean over the probes of the search epochs")
+    ax1.set_title(
+        "Task-loss gradient on the effective weights, mean over the probes of the search epochs"
+    )
     ax1.legend(fontsize=8)
     ax2.set_xlabel("optimizer step (dotted: end of the early window)")
     ax2.set_ylabel("global gradient norm")
@@ -125,7 +176,11 @@ def grad_flow_layers(runs: Dict[str, List[StudyRun]], out: Path, methods=("dense
 
 def density_layers(runs: Dict[str, List[StudyRun]], out: Path) -> Optional[Path]:
     """Final mask density per layer (seed mean) of each method with a mask below 1."""
-    sparse = {m: rs for m, rs in runs.items() if any(r.density and min(r.density.values()) < 1.0 for r in rs)}
+    sparse = {
+        m: rs
+        for m, rs in runs.items()
+        if any(r.density and min(r.density.values()) < 1.0 for r in rs)
+    }
     if not sparse:
         return None
     plt = _plt()
@@ -135,10 +190,21 @@ def density_layers(runs: Dict[str, List[StudyRun]], out: Path) -> Optional[Path]
         for r in rs:
             layers += [k for k in r.density if k not in layers]
     for i, (m, rs) in enumerate(sorted(sparse.items())):
-        d = np.array([[r.density.get(k, np.nan) for k in layers] for r in rs if r.density])
-        ax.plot(np.arange(len(layers)), np.nanmean(d, 0), marker="o", ms=3, label=m, color=plt.cm.tab10(i % 10))
+        d = np.array(
+            [[r.density.get(k, np.nan) for k in layers] for r in rs if r.density]
+        )
+        ax.plot(
+            np.arange(len(layers)),
+            np.nanmean(d, 0),
+            marker="o",
+            ms=3,
+            label=m,
+            color=plt.cm.tab10(i % 10),
+        )
     ax.set_xticks(np.arange(len(layers)))
-    ax.set_xticklabels([k.replace(".weight", "") for k in layers], rotation=90, fontsize=6)
+    ax.set_xticklabels(
+        [k.replace(".weight", "") for k in layers], rotation=90, fontsize=6
+    )
     ax.set_ylabel("mask density (end of training, seed mean)")
     ax.set_ylim(0, 1.05)
     ax.set_title("Density per layer of each sparse method")

@@ -49,13 +49,19 @@ def test_quick_study_trains_decodes_and_reports_every_method(quick_study):
     }
     for r in runs:
         assert (work / r / "valid.acc.ave.pth").is_file(), r
-    test_sets = ["test"] + (["test2"] if (work / "data" / "test2" / "text").is_file() else [])
+    test_sets = ["test"] + (
+        ["test2"] if (work / "data" / "test2" / "text").is_file() else []
+    )
     for r in runs - {"exp/vsr_study_curriculum_s0_short"}:
         assert (work / r / ".done.study").is_file(), r
         for t in test_sets:
-            assert (work / r / f"decode_decode_{t}_clean" / "score" / "scores.json").is_file(), (r, t)
+            assert (
+                work / r / f"decode_decode_{t}_clean" / "score" / "scores.json"
+            ).is_file(), (r, t)
     md = (work / "results.md").read_text()
-    assert "| (a) dense training from scratch fails | **inconclusive** |" in md  # 1 seed
+    assert (
+        "| (a) dense training from scratch fails | **inconclusive** |" in md
+    )  # 1 seed
     for m in ("dense", "msrs", "curriculum", "dense_quarter"):
         assert f"\n| {m} | 1 |" in md, m
     assert (work / "plots" / "valid_acc.png").stat().st_size > 0

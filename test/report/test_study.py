@@ -32,10 +32,21 @@ from msrs.report.study_md import constant_sentence_wer
 UTTS = [f"spk{i % 4}_test_{i:05d}" for i in range(20)]
 
 
-def _write_run(exp: Path, name: str, accs, secs=10.0, wers=None, errors=None, density=None, grad=None):
+def _write_run(
+    exp: Path,
+    name: str,
+    accs,
+    secs=10.0,
+    wers=None,
+    errors=None,
+    density=None,
+    grad=None,
+):
     d = exp / name
     d.mkdir(parents=True)
-    (d / "config.yaml").write_text("sparsity: msrs\nsparsity_conf:\n  phases:\n  - {name: search, end: 2}\n  - {name: dense}\n")
+    (d / "config.yaml").write_text(
+        "sparsity: msrs\nsparsity_conf:\n  phases:\n  - {name: search, end: 2}\n  - {name: dense}\n"
+    )
     lines = [
         f"[vm] 2026 (trainer:394) INFO: {e}epoch results: [train] iter_time=0.004, acc=0.5, "
         f"train_time=0.1, time={secs} seconds, total_count=10, [valid] loss=1.0, acc={a}, "
@@ -52,11 +63,25 @@ def _write_run(exp: Path, name: str, accs, secs=10.0, wers=None, errors=None, de
         rows += [f"{u}\t{u[:4]}\t6\t{e}\t{e}\t0\t0" for u, e in zip(UTTS, err)]
         (sc / "utt_errors.tsv").write_text("\n".join(rows) + "\n")
     if density is not None:
-        (d / "sparsity.jsonl").write_text(json.dumps({"epoch": len(accs), "global_density": 0.3, "layers": density}) + "\n")
+        (d / "sparsity.jsonl").write_text(
+            json.dumps({"epoch": len(accs), "global_density": 0.3, "layers": density})
+            + "\n"
+        )
     if grad is not None:
         (d / "grad_flow.jsonl").write_text(
-            "".join(json.dumps({"step": 10 * (i + 1), "epoch": i + 1, "global_norm": g, "layers": {"a.weight": g}}) + "\n"
-                    for i, g in enumerate(grad)))
+            "".join(
+                json.dumps(
+                    {
+                        "step": 10 * (i + 1),
+                        "epoch": i + 1,
+                        "global_norm": g,
+                        "layers": {"a.weight": g},
+                    }
+                )
+                + "\n"
+                for i, g in enumerate(grad)
+            )
+        )
     return d
 
 
@@ -69,7 +94,12 @@ def test_summarize_gives_mean_and_sample_sd_and_no_sd_for_one_seed():
 
 
 def test_to_target_counts_epochs_and_seconds_up_to_the_first_epoch_at_target():
-    curve = [Epoch(1, 0.2, 10.0), Epoch(2, 0.5, 12.0), Epoch(3, 0.7, 14.0), Epoch(4, 0.9, 16.0)]
+    curve = [
+        Epoch(1, 0.2, 10.0),
+        Epoch(2, 0.5, 12.0),
+        Epoch(3, 0.7, 14.0),
+        Epoch(4, 0.9, 16.0),
+    ]
     assert to_target(curve, 0.6) == (3, 36.0)
     assert to_target(curve, 0.95) is None
 
@@ -110,19 +140,35 @@ def test_pooled_ci_is_the_seed_mean_wer_with_an_interval_around_it():
 def test_constant_sentence_wer_scores_the_per_position_majority_sentence():
     train = ["bin red at a one now", "bin red at b two now", "lay blue at a one soon"]
     assert constant_sentence_wer(train, ["bin red at a one now"]) == 0.0
-    assert constant_sentence_wer(train, ["lay blue at c three now"]) == pytest.approx(100 * 4 / 6)
+    assert constant_sentence_wer(train, ["lay blue at c three now"]) == pytest.approx(
+        100 * 4 / 6
+    )
 
 
 def test_log_seconds_sums_train_and_valid_durations_but_not_other_time_keys(tmp_path):
     _write_run(tmp_path, "vsr_study_dense_s0", [0.5], secs=9.5)
-    assert log_seconds(tmp_path / "vsr_study_dense_s0" / "train.log") == {1: pytest.approx(9.5 + 60.5)}
+    assert log_seconds(tmp_path / "vsr_study_dense_s0" / "train.log") == {
+        1: pytest.approx(9.5 + 60.5)
+    }
 
 
 def test_load_study_joins_the_curriculum_stages_and_reads_tests(tmp_path):
     err = {"test": [1] * 20, "test2": [2] * 20}
     _write_run(tmp_path, "vsr_study_curriculum_s0_short", [0.2, 0.3])
-    _write_run(tmp_path, "vsr_study_curriculum_s0", [0.5, 0.8], wers={"test": 16.7, "test2": 33.3}, errors=err)
-    _write_run(tmp_path, "quarter/vsr_study_msrs_quarter_s1", [0.4], wers={"test": 50.0}, errors={"test": [3] * 20})
+    _write_run(
+        tmp_path,
+        "vsr_study_curriculum_s0",
+        [0.5, 0.8],
+        wers={"test": 16.7, "test2": 33.3},
+        errors=err,
+    )
+    _write_run(
+        tmp_path,
+        "quarter/vsr_study_msrs_quarter_s1",
+        [0.4],
+        wers={"test": 50.0},
+        errors={"test": [3] * 20},
+    )
     runs = load_study(tmp_path)
     cur = runs["curriculum"][0]
     assert [e.epoch for e in cur.curve] == [1, 2, 3, 4] and cur.stage1_epochs == 2
@@ -143,8 +189,15 @@ def _study(tmp_path, spec, fail_wer=80.0, target=0.7):
     for m, seeds in spec.items():
         for s, (accs, wer, grad) in enumerate(seeds):
             errs = [round(wer / 100 * 6)] * 20
-            _write_run(tmp_path, f"vsr_study_{m}_s{s}", accs, wers={"test": wer}, errors={"test": errs},
-                       density={"a.weight": 0.3} if m != "dense" else None, grad=grad)
+            _write_run(
+                tmp_path,
+                f"vsr_study_{m}_s{s}",
+                accs,
+                wers={"test": wer},
+                errors={"test": errs},
+                density={"a.weight": 0.3} if m != "dense" else None,
+                grad=grad,
+            )
     return Study(load_study(tmp_path), target, fail_wer)
 
 
@@ -152,27 +205,46 @@ def _verdicts(study):
     return {c.key: c.verdict for c in claims(study)}
 
 
-def test_claims_reproduced_when_dense_fails_msrs_trains_fast_with_stronger_gradients(tmp_path):
+def test_claims_reproduced_when_dense_fails_msrs_trains_fast_with_stronger_gradients(
+    tmp_path,
+):
     slow, fast = [0.3, 0.3, 0.3, 0.3, 0.3, 0.3], [0.5, 0.8, 0.8]
-    v = _verdicts(_study(tmp_path, {
-        "dense": [(slow, 100.0, [0.1, 0.1]), (slow, 100.0, [0.12, 0.1])],
-        "curriculum": [([0.3, 0.5, 0.6, 0.7, 0.8, 0.8], 33.3, None)] * 2,
-        "msrs": [(fast, 16.7, [1.0, 1.0]), (fast, 16.7, [1.1, 1.0])],
-        "snip": [(slow, 100.0, None)] * 2,
-        "msrs_quarter": [(fast, 33.3, None)] * 2,
-        "dense_quarter": [(slow, 100.0, None)] * 2,
-    }))
-    assert v == {"a": REPRODUCED, "b": REPRODUCED, "c": REPRODUCED, "d": REPRODUCED,
-                 "e": REPRODUCED, "f1": REPRODUCED, "f2": INCONCLUSIVE}
+    v = _verdicts(
+        _study(
+            tmp_path,
+            {
+                "dense": [(slow, 100.0, [0.1, 0.1]), (slow, 100.0, [0.12, 0.1])],
+                "curriculum": [([0.3, 0.5, 0.6, 0.7, 0.8, 0.8], 33.3, None)] * 2,
+                "msrs": [(fast, 16.7, [1.0, 1.0]), (fast, 16.7, [1.1, 1.0])],
+                "snip": [(slow, 100.0, None)] * 2,
+                "msrs_quarter": [(fast, 33.3, None)] * 2,
+                "dense_quarter": [(slow, 100.0, None)] * 2,
+            },
+        )
+    )
+    assert v == {
+        "a": REPRODUCED,
+        "b": REPRODUCED,
+        "c": REPRODUCED,
+        "d": REPRODUCED,
+        "e": REPRODUCED,
+        "f1": REPRODUCED,
+        "f2": INCONCLUSIVE,
+    }
 
 
 def test_claims_not_reproduced_when_dense_and_baselines_train_as_well_as_msrs(tmp_path):
     curve = [0.5, 0.8, 0.8]
-    v = _verdicts(_study(tmp_path, {
-        "dense": [(curve, 16.7, [1.0, 1.0]), (curve, 16.7, [1.1, 1.0])],
-        "msrs": [(curve, 16.7, [1.0, 1.0]), (curve, 16.7, [1.05, 1.0])],
-        "rigl": [(curve, 16.7, None)] * 2,
-    }))
+    v = _verdicts(
+        _study(
+            tmp_path,
+            {
+                "dense": [(curve, 16.7, [1.0, 1.0]), (curve, 16.7, [1.1, 1.0])],
+                "msrs": [(curve, 16.7, [1.0, 1.0]), (curve, 16.7, [1.05, 1.0])],
+                "rigl": [(curve, 16.7, None)] * 2,
+            },
+        )
+    )
     assert v["a"] == NOT_REPRODUCED and v["b"] == REPRODUCED
     assert v["c"] == NOT_REPRODUCED  # RigL matches MSRS
     assert v["d"] == NOT_REPRODUCED  # same time to target: ratio 1
@@ -181,10 +253,15 @@ def test_claims_not_reproduced_when_dense_and_baselines_train_as_well_as_msrs(tm
 
 
 def test_claims_are_inconclusive_with_one_seed(tmp_path):
-    v = _verdicts(_study(tmp_path, {
-        "dense": [([0.3, 0.3], 100.0, [0.1])],
-        "msrs": [([0.5, 0.8], 16.7, [1.0])],
-    }))
+    v = _verdicts(
+        _study(
+            tmp_path,
+            {
+                "dense": [([0.3, 0.3], 100.0, [0.1])],
+                "msrs": [([0.5, 0.8], 16.7, [1.0])],
+            },
+        )
+    )
     assert set(v.values()) == {INCONCLUSIVE}
 
 
@@ -192,14 +269,39 @@ def test_report_cli_writes_claims_test2_agreement_and_plots(tmp_path):
     exp = tmp_path / "exp"
     for s in (0, 1):
         for m, w in (("dense", [1] * 20), ("msrs", [2] * 20)):
-            _write_run(exp, f"vsr_study_{m}_s{s}", [0.3, 0.6 + 0.1 * s], wers={"test": 16.7, "test2": 16.7},
-                       errors={"test": w, "test2": w}, density={"a.weight": 0.3, "b.1.weight": 0.5} if m == "msrs" else None,
-                       grad=[1.0, 0.5])
+            _write_run(
+                exp,
+                f"vsr_study_{m}_s{s}",
+                [0.3, 0.6 + 0.1 * s],
+                wers={"test": 16.7, "test2": 16.7},
+                errors={"test": w, "test2": w},
+                density={"a.weight": 0.3, "b.1.weight": 0.5} if m == "msrs" else None,
+                grad=[1.0, 0.5],
+            )
     out = tmp_path / "docs" / "results.md"
-    assert study_report(["--exp_dir", str(exp), "--out", str(out), "--plots_dir", str(tmp_path / "docs" / "results")]) == 0
+    assert (
+        study_report(
+            [
+                "--exp_dir",
+                str(exp),
+                "--out",
+                str(out),
+                "--plots_dir",
+                str(tmp_path / "docs" / "results"),
+            ]
+        )
+        == 0
+    )
     md = out.read_text()
     assert "| (a) dense training from scratch fails |" in md
-    assert "test2 agrees with test (overlapping 95 % intervals) for 2 of 2 methods." in md
-    for png in ("valid_acc.png", "epochs_to_target.png", "grad_flow.png", "density.png"):
+    assert (
+        "test2 agrees with test (overlapping 95 % intervals) for 2 of 2 methods." in md
+    )
+    for png in (
+        "valid_acc.png",
+        "epochs_to_target.png",
+        "grad_flow.png",
+        "density.png",
+    ):
         assert (tmp_path / "docs" / "results" / png).stat().st_size > 0
     assert "](results/valid_acc.png)" in md
