@@ -152,6 +152,17 @@ def test_rerun_skips_finished_stages(finished_recipe):
     assert "not marked done: a rerun retries only those" in out  # the bad clips, again
 
 
+def test_another_preset_is_refused_in_a_used_directory(finished_recipe):
+    rec, _ = finished_recipe
+    assert (rec / "data/.synth_corpus").read_text().startswith("preset=tiny ")
+    proc = subprocess.run(
+        ["bash", "./run.sh", "--preset", "demo", "--stop_stage", "1"],
+        cwd=rec, env=recipe_env(), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "holds the data, dumps and models of tiny" in proc.stderr
+
+
 def test_truncated_checkpoint_resumes_from_the_last_intact_epoch(finished_recipe):
     rec, _ = finished_recipe
     exp = rec / "exp" / "vsr_train_vsr_msrs"
