@@ -1,0 +1,53 @@
+"""The study's configs (egs/mini_lrs3/conf/study/) compare methods on matched settings."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+STUDY = Path(__file__).resolve().parents[2] / "egs/mini_lrs3/conf/study"
+MATCHED = ("video_frontend_conf", "encoder_conf", "decoder_conf", "model_conf", "optim_conf",
+           "scheduler_conf", "batch_type", "batch_bins", "preprocessor_conf", "grad_clip")
+
+
+def _load(name):
+    return yaml.safe_load((STUDY / f"{name}.yaml").read_text())
+
+
+def _methods(deep: bool):
+    names = sorted(p.stem for p in STUDY.glob("*.yaml"))
+    return [n for n in names if n.endswith("_deep") == deep]
+
+
+@pytest.mark.parametrize("deep", [False, True])
+def test_every_method_of_a_regime_has_the_same_model_optimiser_and_budget(deep):
+    confs = {n: _load(n) for n in _methods(deep)}
+    ref_name = "dense_deep" if deep else "dense"
+    ref = confs[ref_name]
+    for name, conf in confs.items():
+        for key in MATCHED:
+            assert conf.get(key) == ref.get(key), (name, key)
+        if name.startswith("curriculum"):
+            continue
+        assert conf["max_epoch"] == ref["max_epoch"], name
+    if not deep:  # the curriculum's two stages together get dense's epochs
+        assert confs["curriculum_short"]["max_epoch"] + confs["curriculum"]["max_epoch"] == ref["max_epoch"]
+
+
+def test_the_deep_regime_differs_from_the_default_only_in_depth_dropout_and_ctc_weight():
+    base, deep = _load("dense"), _load("dense_deep")
+    assert deep["encoder_conf"]["num_blocks"] == 8 and base["encoder_conf"]["num_blocks"] == 2
+    assert deep["model_conf"]["ctc_weight"] == 0.1 and deep["encoder_conf"]["dropout_rate"] == 0.1
+    strip = {"num_blocks", "dropout_rate", "positional_dropout_rate", "attention_dropout_rate"}
+    assert {k: v for k, v in deep["encoder_conf"].items() if k not in strip} == \
+        {k: v for k, v in base["encoder_conf"].items() if k not in strip}
+
+
+def test_sparse_methods_search_or_prune_at_the_study_density_within_the_budget():
+    for name in ("msrs", "msrs_sparse", "msrs_deep"):
+        sc = _load(name)["sparsity_conf"]
+        assert sc["penalty_normalize"] == "threshold_rms" and sc["target_density"] == 0.3, name
+    for name in _methods(False):
+        conf = _load(name)
+        ends = [p.get("end") for p in conf.get("sparsity_conf", {}).get("phases", []) if p.get("end")]
+        assert all(e < conf["max_epoch"] for e in ends), (name, ends)
