@@ -146,6 +146,7 @@ def bench_model(model_name: str, a) -> dict:
         utts_per_s=round(1 / per_utt, 3),
         conditions=conditions,
         test_h_per_condition=round(cond_h, 2),
+        test_min_per_condition=round(cond_h * 60, 1),
         test_h_all_conditions=round(cond_h * conditions, 2),
         test_h_all_conditions_jobs=round(cond_h * conditions / a.jobs, 2),
     )
@@ -183,7 +184,8 @@ def main(argv=None) -> int:
             f"{r['threads']} thread(s), beam {r['beam']}): {r['s_per_utt']} s per "
             f"{r['seconds']} s utterance = RTF {r['rtf']}, {r['utts_per_s']} utts/s "
             f"(encoder {100 * r['encoder_share']:.0f}%); "
-            f"LRS3 test ({a.test_utts} utts): {r['test_h_per_condition']} h per condition, "
+            f"LRS3 test ({a.test_utts} utts): {r['test_h_per_condition']} h "
+            f"({r['test_min_per_condition']} min) per condition, "
             f"{r['test_h_all_conditions']} h for {r['conditions']} condition(s), "
             f"{r['test_h_all_conditions_jobs']} h with {a.jobs} jobs"
         )

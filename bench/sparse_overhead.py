@@ -34,6 +34,13 @@ machine's load cancel).  The last line is exactly::
 Usage::
 
     python bench/sparse_overhead.py [--threads 1] [--rounds 5] [--blocks 12] [--device cpu]
+    python bench/sparse_overhead.py --device cuda --dtype bf16 --batch 21 --frames 150 --rounds 10
+
+``--dtype bf16`` runs each micro-batch's forward under ``torch.autocast`` to
+bfloat16 (what ESPnet's ``use_amp: true`` does on a bf16-capable GPU; the
+weights, mask logits, gradients and AdamW states stay float32); the default
+``fp32`` uses no autocast.  On CUDA the ratios use wall time (synchronized),
+on CPU process time, and CUDA also prints each variant's peak memory.
 
 Targets (issue 11): search <= 1.10 x dense, sparse <= 1.03 x dense on CPU.
 """
@@ -113,10 +120,22 @@ def make_batches(n: int, batch: int, frames: int, device: str):
     return out
 
 
-def train_step(model, sp, opt, batches, grad_clip: float = 5.0):
+def autocast_for(device: str, dtype: str):
+    """The forward's autocast context: bfloat16 for ``bf16``, none for ``fp32``."""
+    kind = device.split(":")[0]
+    if dtype == "bf16":
+        return lambda: torch.autocast(device_type=kind, dtype=torch.bfloat16)
+    return lambda: torch.autocast(device_type=kind, enabled=False)
+
+
+def train_step(model, sp, opt, batches, grad_clip: float = 5.0, autocast=None):
     """One optimizer step as ESPnet's trainer takes it (accumulation, clipping, step, zero_grad)."""
     for b in batches:
-        loss, _, _ = model(**b)
+        if autocast is None:
+            loss, _, _ = model(**b)
+        else:
+            with autocast():
+                loss, _, _ = model(**b)
         (loss / len(batches)).backward()
     clip = split_clipping(sp) if sp is not None else _Null()
     with clip:
@@ -133,7 +152,7 @@ class _Null:
         return False
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--blocks", type=int, default=12)
     parser.add_argument("--dim", type=int, default=768)
@@ -143,21 +162,30 @@ def main():
     parser.add_argument("--steps", type=int, default=1, help="timed steps per round and variant")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
-    parser.add_argument("--device", default="cpu")
-    args = parser.parse_args()
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--dtype", default="fp32", choices=["fp32", "bf16"],
+                        help="fp32: no autocast; bf16: forward under bfloat16 autocast")
+    args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     dev = args.device
+    cuda = dev.startswith("cuda")
+    autocast = autocast_for(dev, args.dtype)
     batches = make_batches(args.accum_grad, args.batch, args.frames, dev)
 
     variants = {}
     for name in ("dense", "search", "sparse"):
         model, sp, opt = build(name, args.blocks, args.dim, dev)
         model.train()
-        train_step(model, sp, opt, batches)  # warm-up; for "sparse" this freezes the mask
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        train_step(model, sp, opt, batches, autocast=autocast)  # warm-up; for "sparse" this freezes the mask
         assert sp is None or sp.phase == {"search": "search", "sparse": "sparse"}[name], sp.phase
         variants[name] = (model, sp, opt)
-        print(f"built {name}", flush=True)
+        peak = ""
+        if cuda:  # cumulative: the variants built before stay allocated
+            peak = f" (peak allocated so far {torch.cuda.max_memory_allocated() / 1e9:.1f} GB)"
+        print(f"built {name}{peak}", flush=True)
 
     wall = {k: [] for k in variants}
     cpu = {k: [] for k in variants}
@@ -165,27 +193,28 @@ def main():
         order = list(variants.items())
         order = order[r % len(order):] + order[: r % len(order)]  # rotate to spread drift
         for name, (model, sp, opt) in order:
-            if dev.startswith("cuda"):
+            if cuda:
                 torch.cuda.synchronize()
             t0, c0 = time.perf_counter(), time.process_time()
             for _ in range(args.steps):
-                train_step(model, sp, opt, batches)
-            if dev.startswith("cuda"):
+                train_step(model, sp, opt, batches, autocast=autocast)
+            if cuda:
                 torch.cuda.synchronize()
             wall[name].append((time.perf_counter() - t0) / args.steps)
             cpu[name].append((time.process_time() - c0) / args.steps)
-        print(f"round {r + 1}/{args.rounds}: " + ", ".join(f"{k} {cpu[k][-1]:.2f} s" for k in variants), flush=True)
+        shown = cpu if not cuda else wall
+        print(f"round {r + 1}/{args.rounds}: " + ", ".join(f"{k} {shown[k][-1]:.3f} s" for k in variants), flush=True)
 
     dense_model = variants["dense"][0]
     n_params = sum(p.numel() for p in dense_model.parameters())
     search_sp = variants["search"][1]
     print(f"model: ConformerEncoder {args.blocks} x d{args.dim} + 1 decoder block, {n_params / 1e6:.1f} M parameters, "
           f"{search_sp.num_target_weights / 1e6:.1f} M masked; micro-batch {args.batch} x {args.frames} frames, "
-          f"accum_grad {args.accum_grad}; device {dev}, threads {torch.get_num_threads()}, {args.rounds} rounds")
-    clock = cpu if dev == "cpu" else wall
+          f"accum_grad {args.accum_grad}; device {dev}, {args.dtype}, threads {torch.get_num_threads()}, {args.rounds} rounds")
+    clock = wall if cuda else cpu
     ratios = {}
     for k in ("dense", "search", "sparse"):
-        print(f"step {k:<7} cpu median {statistics.median(cpu[k]):7.2f} s  wall median {statistics.median(wall[k]):7.2f} s")
+        print(f"step {k:<7} cpu median {statistics.median(cpu[k]):7.3f} s  wall median {statistics.median(wall[k]):7.3f} s")
     for k, bar in (("search", 1.10), ("sparse", 1.03)):
         ratios[k] = statistics.median(a / b for a, b in zip(clock[k], clock["dense"]))
         print(f"ratio {k}/dense paired-median {ratios[k]:.3f} (min-ratio {min(clock[k]) / min(clock['dense']):.3f}, "
