@@ -49,7 +49,7 @@ PRESETS = {
     "demo": dict(
         num_train_speakers=40,
         num_test_speakers=12,
-        trainval_per_speaker=8,
+        trainval_per_speaker=6,
         pretrain_per_speaker=1,
         pretrain_sentences=(2, 4),
         test_per_speaker=8,
