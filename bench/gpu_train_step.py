@@ -58,7 +58,6 @@ printed (and written as JSON with ``--json``)::
 """
 
 import argparse
-import contextlib
 import json
 import os
 import statistics
@@ -100,30 +99,6 @@ def load_config(variant: str, tiny: bool) -> dict:
     return conf
 
 
-@contextlib.contextmanager
-def _quantile_q_on_input_device():
-    """Work around msrs.sparse.stats._search_record on CUDA (found by this benchmark).
-
-    It calls ``torch.quantile(phi, torch.tensor([...]))`` with ``q`` on the CPU,
-    which fails for logits on a GPU ("q tensor must be on the same device as the
-    input tensor") at the end of every search epoch.  Only the bookkeeping that
-    walks ``msrs_sparse`` to its freeze runs under this patch; the timed steps
-    and the ``--launcher`` run do not.
-    """
-    orig = torch.quantile
-
-    def quantile(input, q, *args, **kwargs):
-        if isinstance(q, torch.Tensor) and q.device != input.device:
-            q = q.to(input.device)
-        return orig(input, q, *args, **kwargs)
-
-    torch.quantile = quantile
-    try:
-        yield
-    finally:
-        torch.quantile = orig
-
-
 def build(variant: str, tiny: bool, device: str):
     """Model (on ``device``), its optimizers and the vocabulary size."""
     from msrs.tasks.avsr import AVSRTask
@@ -142,11 +117,10 @@ def build(variant: str, tiny: bool, device: str):
         epoch = 1
         sp.start_epoch(epoch)
         if variant == "msrs_sparse":  # run the search epochs' bookkeeping to the freeze
-            with _quantile_q_on_input_device():
-                while sp.phase == "search" and epoch < 1000:
-                    sp.end_epoch(epoch)
-                    epoch += 1
-                    sp.start_epoch(epoch)
+            while sp.phase == "search" and epoch < 1000:
+                sp.end_epoch(epoch)
+                epoch += 1
+                sp.start_epoch(epoch)
     return model, optimizers, len(tokens), args, sp
 
 

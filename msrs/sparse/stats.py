@@ -100,7 +100,8 @@ class StatsMixin:
         from msrs.sparse.density_control import DensityController
 
         thr = float(self.current_phase.options.get("threshold", 0.0))
-        phi = DensityController.logit_sample(self, max_samples=1 << 18)
+        # on the CPU: a sample of <= 256 k logits, and quantile's q must share the input's device
+        phi = DensityController.logit_sample(self, max_samples=1 << 18).cpu()
         q = torch.quantile(phi, torch.tensor([0.05, 0.3, 0.5, 0.7, 0.95])) if phi.numel() else None
         return {
             "threshold_density": DensityController.hard_density(self, thr),
