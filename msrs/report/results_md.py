@@ -198,6 +198,10 @@ def sparsity_summary(run: TrainingRun) -> Dict[str, str]:
         )
     if fd is not None:
         out["density at freeze"] = f"{fd:.4f}"
+    freezes = [e for e in ev.get("events", []) if isinstance(e, dict) and e.get("type") == "freeze"]
+    td = freezes[0].get("threshold_density") if freezes else None
+    if isinstance(td, (int, float)):  # the logits' own phi > threshold decision (search methods)
+        out["threshold decision density at freeze"] = f"{td:.4f}"
     if run.sparsity:
         last = run.sparsity[-1]
         gd = last.get("global_density")

@@ -96,3 +96,18 @@ def test_wer_cells_show_the_bootstrap_interval(fake_exp, tmp_path):
         in wer
     )
     assert "95% confidence interval, percentile bootstrap over the test utterances" in wer
+
+
+def test_sparsity_summary_reports_the_threshold_decision_at_freeze(tmp_path):
+    """A search method's freeze event carries the density of the logits' own threshold
+    decision besides the frozen (top-k) density; the report shows both."""
+    from msrs.report.experiments import TrainingRun
+    from msrs.report.results_md import sparsity_summary
+
+    events = {"freeze_epoch": 3, "freeze_step": 183, "density_at_freeze": 0.3,
+              "events": [{"type": "freeze", "epoch": 3, "density": 0.3, "threshold_density": 0.3089}]}
+    out = sparsity_summary(TrainingRun(name="m", path=tmp_path, events=events))
+    assert out["density at freeze"] == "0.3000"
+    assert out["threshold decision density at freeze"] == "0.3089"
+    dense = sparsity_summary(TrainingRun(name="d", path=tmp_path, events={"events": []}))
+    assert "threshold decision density at freeze" not in dense
