@@ -10,7 +10,8 @@ both stages counted, stage 1 first).  Per run this reads:
 * per test set (decode directories ``decode_*_<set>_clean``): the WER of
   ``score/scores.json`` and the word errors per utterance
   (``score/utt_errors.tsv`` or ``result.wrd.txt``) for the bootstrap;
-* the mask density per layer of the last ``sparsity.jsonl`` record;
+* the mask density per layer of the last ``sparsity.jsonl`` record with a mask in
+  force (for a dense continuation: the last search epoch, i.e. the frozen mask);
 * ``grad_flow.jsonl`` (gradient norm per layer over steps).
 
 Aggregates over seeds are pure functions of plain numbers (tested in
@@ -174,8 +175,10 @@ def load_study(exp_dir) -> Dict[str, List[StudyRun]]:
         run.tests = read_tests(path)
         sp = load_sparsity(path)
         if sp:
-            run.density = {k: float(v) for k, v in (sp[-1].get("layers") or {}).items()}
-            run.global_density = sp[-1].get("global_density")
+            # the mask in force last: for a dense continuation, the mask at its freeze
+            rec = next((r for r in reversed(sp) if r.get("phase") != "dense"), sp[-1])
+            run.density = {k: float(v) for k, v in (rec.get("layers") or {}).items()}
+            run.global_density = rec.get("global_density")
         run.grad_flow = load_grad_flow(path)
         try:
             config = yaml.safe_load((path / "config.yaml").read_text()) or {}

@@ -182,7 +182,7 @@ def write_report(
     L += [
         "## Mask density",
         "",
-        "Final global density and the mean density of the layers of each block (seed mean).",
+        "Density of the last mask in force (for MSRS with a dense continuation: the mask frozen at the end of its search) and the mean density of the layers of each block (seed mean).",
         "",
     ]
     sparse = [
