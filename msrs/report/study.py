@@ -167,6 +167,10 @@ def load_study(exp_dir) -> Dict[str, List[StudyRun]]:
             )
             continue
         path = dirs["main"]
+        if not (path / ".done.study").is_file() and not (path / "valid.acc.ave.pth").is_file():
+            # still training (or stopped): its partial curve would distort the tables
+            logger.warning("%s seed %d: unfinished (%s has no .done.study); left out", method, seed, path)
+            continue
         run = StudyRun(method, seed, path, RUN_NAME.match(path.name).group("modality"))
         if "short" in dirs:
             run.curve = read_curve(dirs["short"])

@@ -54,6 +54,7 @@ def _write_run(
         for e, a in enumerate(accs, 1)
     ]
     (d / "train.log").write_text("\n".join(lines) + "\n")
+    (d / ".done.study").touch()
     for ts, wer in (wers or {}).items():
         sc = d / f"decode_decode_{ts}_clean" / "score"
         sc.mkdir(parents=True)
@@ -305,3 +306,14 @@ def test_report_cli_writes_claims_test2_agreement_and_plots(tmp_path):
     ):
         assert (tmp_path / "docs" / "results" / png).stat().st_size > 0
     assert "](results/valid_acc.png)" in md
+
+
+def test_an_unfinished_run_is_left_out(tmp_path):
+    """A run still training (no .done.study, no averaged model) would add a partial curve."""
+    from msrs.report.study import load_study
+
+    _write_run(tmp_path, "vsr_study_dense_s0", [0.3, 0.5])
+    _write_run(tmp_path, "vsr_study_dense_s1", [0.3])
+    (tmp_path / "vsr_study_dense_s1" / ".done.study").unlink()
+    runs = load_study(tmp_path)
+    assert [r.seed for r in runs["dense"]] == [0]
