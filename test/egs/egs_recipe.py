@@ -32,3 +32,16 @@ def recipe_env(**extra: str) -> Dict[str, str]:
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
     env.update(extra)
     return env
+
+
+def run_script(rec: Path, script: str, *args: str, timeout: int, **env: str) -> str:
+    """Run ``bash ./<script> ARGS`` in ``rec`` (venv first on ``PATH``, ``env`` added);
+    assert it exits 0 (the log's tail in the message) and return its output."""
+    import subprocess
+
+    proc = subprocess.run(
+        ["bash", f"./{script}", *args], cwd=rec, env=recipe_env(**env),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout,
+    )
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    return proc.stdout

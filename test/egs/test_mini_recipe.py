@@ -23,23 +23,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from egs_recipe import copy_recipe, recipe_env
+from egs_recipe import copy_recipe, recipe_env, run_script
 
 pytestmark = pytest.mark.slow
 
 
 def _run(rec: Path, *args: str, timeout: int = 1200) -> str:
-    proc = subprocess.run(
-        ["bash", "./run.sh", *args],
-        cwd=rec,
-        env=recipe_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=timeout,
-    )
-    assert proc.returncode == 0, proc.stdout[-6000:]
-    return proc.stdout
+    return run_script(rec, "run.sh", *args, timeout=timeout)
 
 
 SMALL = (

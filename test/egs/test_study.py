@@ -6,27 +6,16 @@ skips every finished run.  The recipe is copied to a temporary directory (its
 shared pieces linked back), so nothing is written into the repository."""
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from egs_recipe import ROOT, copy_recipe, recipe_env
+from egs_recipe import ROOT, copy_recipe, run_script
 
 pytestmark = pytest.mark.slow
 
 
 def _run(rec: Path, *args: str, timeout: int = 900) -> str:
-    proc = subprocess.run(
-        ["bash", "./run_study.sh", "--quick", *args],
-        cwd=rec,
-        env=recipe_env(OMP_NUM_THREADS="1"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=timeout,
-    )
-    assert proc.returncode == 0, proc.stdout[-6000:]
-    return proc.stdout
+    return run_script(rec, "run_study.sh", "--quick", *args, timeout=timeout, OMP_NUM_THREADS="1")
 
 
 @pytest.fixture(scope="module")
