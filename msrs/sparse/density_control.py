@@ -128,15 +128,16 @@ class DensityController:
     def logit_adam_rms(sp, max_samples: int = 1 << 18) -> float:
         """Median over the logits of Adam's bias-corrected ``sqrt(v)`` (1.0 when there is none)."""
         parts = []
-        total = sum(p.numel() for p in sp.logit_parameters)
-        k = max(1, -(-total // max_samples))
+        logits = sp.logit_parameters
+        ids = {id(p) for p in logits}
+        k = max(1, -(-sum(p.numel() for p in logits) // max_samples))
         for opt in sp._optimizers:
             for g in opt.param_groups:
                 beta2 = g.get("betas", (None, None))[1]
                 for p in g["params"]:
                     st = opt.state.get(p) or {}
                     v = st.get("exp_avg_sq")
-                    if beta2 is None or v is None or not any(p is q for q in sp.logit_parameters):
+                    if beta2 is None or v is None or id(p) not in ids:
                         continue
                     step = float(st.get("step", 0))
                     if step <= 0:

@@ -182,13 +182,10 @@ def threshold_rms(sp) -> float:
             continue
         ms, _ = par.soft_factors()
         above = ms >= 0.5 * s
-        gw = torch.mul(w.grad.float(), w.float())
-        if gw.shape != ms.shape:  # per-channel logits: divide, then sum over the fan
-            gw.div_(ms)
+        gw = torch.mul(w.grad.float(), w.float()).div_(ms)
+        if gw.shape != ms.shape:  # per-channel logits: sum over the fan
             dims = [i for i, (a, b) in enumerate(zip(gw.shape, ms.shape)) if a != b]
             gw = gw.sum(dim=dims, keepdim=True)
-        else:
-            gw.div_(ms)
         gw = gw[above]
         total += float(torch.dot(gw, gw))
         count += int(gw.numel())
