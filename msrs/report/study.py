@@ -186,7 +186,11 @@ def load_study(exp_dir) -> Dict[str, List[StudyRun]]:
         run.grad_flow = load_grad_flow(path)
         try:
             config = yaml.safe_load((path / "config.yaml").read_text()) or {}
-        except (OSError, yaml.YAMLError):
+        except (OSError, yaml.YAMLError) as e:
+            logger.warning(
+                "%s: unreadable (%s); its early-training window is taken as epochs 1-3",
+                path / "config.yaml", e.__class__.__name__,
+            )
             config = {}
         run.early_epochs = _search_end(config) or 3
         runs.setdefault(method, []).append(run)

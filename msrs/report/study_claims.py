@@ -65,6 +65,12 @@ RULES = """\
   MSRS's test WER is lower beyond the spread; not reproduced if MSRS fails or the
   WERs show no difference or dense is better; inconclusive otherwise or not run.
   Babble noise needs AVSR runs: inconclusive when the study has none.
+* (g) LayerScale and MSRS complement each other: `msrs_ls` (MSRS with LayerScale)
+  against `msrs` (MSRS alone) and `dense_ls` (LayerScale alone); reproduced if
+  `msrs_ls` trains and its test WER is lower than both beyond the spread; not
+  reproduced if it fails or either comparison is no difference or higher;
+  inconclusive otherwise or when a run is missing.  `dense_ls` vs `dense` (what
+  LayerScale alone does) is shown beside it.
 * **test2.** A method's two test sets agree when their 95 % bootstrap intervals overlap.
 """
 
@@ -286,7 +292,31 @@ def claims(s: Study) -> List[Claim]:
             ),
         )
     )
+    out.append(_claim_layer_scale(s))
     return out
+
+
+def _claim_layer_scale(s: Study) -> Claim:
+    text = "LayerScale and MSRS complement each other"
+    need = ("msrs_ls", "msrs", "dense_ls")
+    missing = [m for m in need if m not in s.runs]
+    if missing:
+        return Claim("g", text, INCONCLUSIVE, "needs runs " + ", ".join(missing))
+    st = s.status("msrs_ls")
+    c_m, c_d = s.compare_wer("msrs_ls", "msrs"), s.compare_wer("msrs_ls", "dense_ls")
+    if st == "fails" or (st == "trains" and ({c_m, c_d} & {"no difference", "higher"})):
+        v = NOT_REPRODUCED
+    elif st == "trains" and c_m == c_d == "lower":
+        v = REPRODUCED
+    else:
+        v = INCONCLUSIVE
+    why = (
+        f"{_w(s, 'msrs_ls')}; WER vs `msrs` {s.wer('msrs').fmt(1, ' %')}: {c_m}; "
+        f"vs `dense_ls` {s.wer('dense_ls').fmt(1, ' %')}: {c_d}"
+    )
+    if "dense" in s.runs:
+        why += f"; LayerScale alone (`dense_ls` vs `dense`): {s.compare_wer('dense_ls', 'dense')} WER"
+    return Claim("g", text, v, why)
 
 
 def _claim_time(s: Study) -> Claim:

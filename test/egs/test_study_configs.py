@@ -26,7 +26,10 @@ def test_every_method_of_a_regime_has_the_same_model_optimiser_and_budget(deep):
     ref = confs[ref_name]
     for name, conf in confs.items():
         for key in MATCHED:
-            assert conf.get(key) == ref.get(key), (name, key)
+            got, want = conf.get(key), ref.get(key)
+            if key == "model_conf" and name.endswith("_ls"):  # LayerScale on: the one change
+                assert got.pop("layer_scale") is True, name
+            assert got == want, (name, key)
         if name.startswith("curriculum"):
             continue
         assert conf["max_epoch"] == ref["max_epoch"], name
@@ -41,6 +44,14 @@ def test_the_deep_regime_differs_from_the_default_only_in_depth_dropout_and_ctc_
     strip = {"num_blocks", "dropout_rate", "positional_dropout_rate", "attention_dropout_rate"}
     assert {k: v for k, v in deep["encoder_conf"].items() if k not in strip} == \
         {k: v for k, v in base["encoder_conf"].items() if k not in strip}
+
+
+def test_layer_scale_variants_are_their_base_method_with_layer_scale_on():
+    for base in ("dense", "msrs"):
+        off, on = _load(base), _load(f"{base}_ls")
+        assert not off["model_conf"].get("layer_scale", False) and on["model_conf"]["layer_scale"] is True
+        on["model_conf"].pop("layer_scale")
+        assert on == off, base
 
 
 def test_sparse_methods_search_or_prune_at_the_study_density_within_the_budget():

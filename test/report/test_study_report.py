@@ -231,6 +231,7 @@ def test_claims_reproduced_when_dense_fails_msrs_trains_fast_with_stronger_gradi
         "e": REPRODUCED,
         "f1": REPRODUCED,
         "f2": INCONCLUSIVE,
+        "g": INCONCLUSIVE,  # no LayerScale runs
     }
 
 
@@ -251,6 +252,41 @@ def test_claims_not_reproduced_when_dense_and_baselines_train_as_well_as_msrs(tm
     assert v["d"] == NOT_REPRODUCED  # same time to target: ratio 1
     assert v["e"] == NOT_REPRODUCED  # gradient norms within the spread
     assert v["f1"] == INCONCLUSIVE  # no quarter runs
+
+
+def _layer_scale_claim(tmp_path, msrs_ls_wer, dense_ls_wer=33.3):
+    curve = [0.5, 0.8, 0.8]
+    spec = {m: [(curve, w, None)] * 2 for m, w in (
+        ("dense", 33.3), ("msrs", 33.3), ("dense_ls", dense_ls_wer), ("msrs_ls", msrs_ls_wer))}
+    return next(c for c in claims(_study(tmp_path, spec)) if c.key == "g")
+
+
+def test_layer_scale_complements_msrs_when_msrs_with_it_beats_both_alone(tmp_path):
+    g = _layer_scale_claim(tmp_path, msrs_ls_wer=16.7)
+    assert g.verdict == REPRODUCED, g.why
+    assert "LayerScale alone (`dense_ls` vs `dense`): no difference" in g.why
+
+
+def test_layer_scale_does_not_complement_msrs_when_it_only_matches_layer_scale_alone(tmp_path):
+    g = _layer_scale_claim(tmp_path, msrs_ls_wer=16.7, dense_ls_wer=16.7)
+    assert g.verdict == NOT_REPRODUCED, g.why
+    assert "vs `dense_ls` 16.7 % ± 0.0: no difference" in g.why
+
+
+def test_layer_scale_claim_names_the_missing_runs(tmp_path):
+    curve = [0.5, 0.8, 0.8]
+    g = next(c for c in claims(_study(tmp_path, {m: [(curve, 33.3, None)] * 2 for m in ("msrs", "msrs_ls")}))
+             if c.key == "g")
+    assert g.verdict == INCONCLUSIVE and g.why == "needs runs dense_ls"
+
+
+def test_a_corrupt_run_config_is_reported_by_name(tmp_path, caplog):
+    d = _write_run(tmp_path, "vsr_study_dense_s0", [0.3, 0.5])
+    (d / "config.yaml").write_text("sparsity: [unclosed\n")
+    with caplog.at_level("WARNING"):
+        runs = load_study(tmp_path)
+    assert [r.seed for r in runs["dense"]] == [0]
+    assert str(d / "config.yaml") in caplog.text and "unreadable" in caplog.text
 
 
 def test_claims_are_inconclusive_with_one_seed(tmp_path):
