@@ -8,7 +8,8 @@
 #   ./run_study.sh --ngpu 1 --gpu_inference true     # the same study on a GPU
 #   ./run_study.sh --methods "dense msrs" --seeds "0"   # a part of it
 #   ./run_study.sh --storage_check true              # also dense on H.264 (CRF 23) ROI dumps
-#   ./run_study.sh --quick                           # CI: tiny preset, 1 seed, 3 methods, 1 epoch
+#   ./run_study.sh --avsr_methods "dense msrs"       # AVSR runs, decoded clean and in babble (claim f2)
+#   ./run_study.sh --quick                           # CI: tiny preset, 1 seed, 3 methods + AVSR MSRS, 1 epoch
 #
 # Resumable: rerun the same command.  A finished run (stages 7-9 done, marker
 # <run dir>/.done.study) is skipped; an interrupted training resumes from its last
@@ -19,7 +20,8 @@
 # corpus, data/, dump/, exp/ and logs/ of this study, so the demo's data/exp are not
 # touched and presets do not mix.  Runs: exp/vsr_study_<method>_s<seed> (curriculum:
 # also exp/vsr_study_curriculum_s<seed>_short, its first stage), exp/quarter/... (a
-# quarter of the training speakers), exp/storage/... (--storage_check).
+# quarter of the training speakers), exp/storage/... (--storage_check),
+# exp/avsr_study_<method>_s<seed> (--avsr_methods).
 #
 # Study stages (--stage/--stop_stage): 1 data (corpus, ROIs, tokens, statistics, subsets),
 # 2 trainings and decodings, 3 report (msrs.bin.study_report).
@@ -31,6 +33,8 @@ preset=bench            # synthetic corpus preset (msrs.bin.synth_corpus --prese
 seeds="0 1 2"           # ESPnet --seed of each run
 methods=""              # conf/study/<method>.yaml (default: conf/study/study.conf)
 quarter_methods=""      # also trained on a quarter of the speakers (default: study.conf)
+avsr_methods=""         # also trained as AVSR models, decoded clean and in babble (default: study.conf)
+test_snrs=""            # babble SNRs (dB) the AVSR runs are decoded at besides clean (default: study.conf)
 curriculum_subset=""    # stage 1 of the curriculum (default: study.conf)
 inference_config=""     # decoding config (default: study.conf)
 jobs=""                 # runs at the same time, one single-thread process each on CPU (default 1; --quick: 2)
@@ -55,8 +59,8 @@ cd "$(dirname "$(readlink -f "$0")")"
 cmdline="./run_study.sh $*"
 # shellcheck disable=SC1091
 . conf/study/study.conf
-_methods_conf=${methods}; _quarter_conf=${quarter_methods}
-methods=""; quarter_methods="-"
+_methods_conf=${methods}; _quarter_conf=${quarter_methods}; _avsr_conf=${avsr_methods}
+methods=""; quarter_methods="-"; avsr_methods="-"
 # "--quick" alone (no value) is accepted as --quick true.
 _args=()
 for a in "$@"; do
@@ -76,6 +80,7 @@ if [ "${quick}" = true ]; then
     preset=tiny; seeds="0"; nbpe=40
     [ -n "${methods}" ] || methods="dense msrs curriculum"
     [ "${quarter_methods}" != "-" ] || quarter_methods="dense"
+    [ "${avsr_methods}" != "-" ] || avsr_methods="msrs"
     train_args="--max_epoch 1 --keep_nbest_models 1 --grad_flow_interval 1 ${train_args}"
     [ -n "${jobs}" ] || jobs=2
     [ -n "${workdir}" ] || workdir=study/quick
@@ -85,6 +90,7 @@ fi
 [ -n "${jobs}" ] || jobs=1
 [ -n "${methods}" ] || methods=${_methods_conf}
 [ "${quarter_methods}" != "-" ] || quarter_methods=${_quarter_conf}
+[ "${avsr_methods}" != "-" ] || avsr_methods=${_avsr_conf}
 [ -n "${workdir}" ] || workdir=study/${preset}
 [ -n "${report_out}" ] || report_out=${MAIN_ROOT}/docs/results.md
 [ -n "${plots_dir}" ] || plots_dir=${MAIN_ROOT}/docs/results
@@ -92,11 +98,15 @@ case "${report_out}" in /*) ;; *) report_out=${recipe}/${report_out} ;; esac
 case "${plots_dir}" in /*) ;; *) plots_dir=${recipe}/${plots_dir} ;; esac
 
 for m in ${methods}; do
+    case "${m}" in avsr_*) log "ERROR: --methods ${m}: AVSR runs are named in --avsr_methods (e.g. --avsr_methods '${m#avsr_}')"; exit 2 ;; esac
     [ -f "conf/study/${m}.yaml" ] || { log "ERROR: --methods: no conf/study/${m}.yaml"; exit 2; }
 done
 for m in ${quarter_methods}; do
     [ "${m}" != curriculum ] || { log "ERROR: quarter_methods: curriculum on a quarter is not supported"; exit 2; }
     [ -f "conf/study/${m}.yaml" ] || { log "ERROR: quarter_methods: no conf/study/${m}.yaml"; exit 2; }
+done
+for m in ${avsr_methods}; do
+    [ -f "conf/study/avsr_${m}.yaml" ] || { log "ERROR: avsr_methods: no conf/study/avsr_${m}.yaml"; exit 2; }
 done
 case " ${methods} " in *" curriculum "*)
     [ -f conf/study/curriculum_short.yaml ] || { log "ERROR: no conf/study/curriculum_short.yaml"; exit 2; } ;;
@@ -127,6 +137,8 @@ drv() { (cd "${workdir}" && ./avsr.sh "${common[@]}" "$@"); }
 test_sets() { if [ -f "${workdir}/data/test2/text" ]; then echo "test test2"; else echo test; fi; }
 mp4_opts=(--dumpdir dump_mp4 --expdir exp/storage --roi_opts "${roi_opts} --roi_format mp4 --roi_crf ${roi_crf}")
 quarter_opts=(--train_set train_quarter --expdir exp/quarter)
+# AVSR runs: babble from the corpus (training augmentation and the noisy test conditions).
+avsr_opts=(--modality avsr --noise_file downloads/synth_lrs3/noise/babble.wav --test_snrs "${test_snrs}")
 
 # A quarter of the training speakers (every 4th in sorted order, at least one), as a
 # stage-2 dump the driver then filters (stage 3) and counts (stage 6) like the full set.
@@ -153,6 +165,10 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
         drv --stage 3 --stop_stage 6 --test_sets "${ts}" --train_subset "${curriculum_subset}" \
             --train_config conf/study/curriculum_short.yaml ;;
     esac
+    if [ -n "${avsr_methods}" ]; then  # the audio streams' statistics (stage 6 per modality)
+        drv --stage 6 --stop_stage 6 --test_sets "${ts}" "${avsr_opts[@]}" \
+            --train_config "conf/study/avsr_${avsr_methods%% *}.yaml"
+    fi
     if [ -n "${quarter_methods}" ]; then
         make_quarter
         drv --stage 3 --stop_stage 6 --test_sets "${ts}" "${quarter_opts[@]}" --train_config conf/study/dense.yaml
@@ -176,13 +192,20 @@ fi
 run_exp() {  # run_exp METHOD: the exp dir of its runs (relative to the workdir)
     case "$1" in *_quarter) echo exp/quarter ;; *_mp4) echo exp/storage ;; *) echo exp ;; esac
 }
+run_dir() {  # run_dir METHOD SEED: its run directory (relative to the workdir)
+    case "$1" in
+        avsr_*) echo "$(run_exp "$1")/avsr_study_${1#avsr_}_s$2" ;;
+        *) echo "$(run_exp "$1")/vsr_study_$1_s$2" ;;
+    esac
+}
 run_one() {  # run_one METHOD SEED
     local method=$1 seed=$2 base exp tag=study_$1_s$2 opts=() dir ts
     base=${method%_quarter}; base=${base%_mp4}
-    exp=$(run_exp "${method}"); dir=${workdir}/${exp}/vsr_${tag}
+    exp=$(run_exp "${method}"); dir=${workdir}/$(run_dir "${method}" "${seed}")
     case "${method}" in
         *_quarter) opts=("${quarter_opts[@]}") ;;
         *_mp4) opts=("${mp4_opts[@]}") ;;
+        avsr_*) opts=("${avsr_opts[@]}"); tag=study_${method#avsr_}_s${seed} ;;
     esac
     ts=$(test_sets)
     if [ "${base}" = curriculum ]; then
@@ -205,13 +228,14 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     for s in ${seeds}; do
         for m in ${methods}; do runs+=("${m} ${s}"); done
         for m in ${quarter_methods}; do runs+=("${m}_quarter ${s}"); done
+        for m in ${avsr_methods}; do runs+=("avsr_${m} ${s}"); done
         [ "${storage_check}" != true ] || runs+=("dense_mp4 ${s}")
     done
     log "stage 2: ${#runs[@]} runs, ${jobs} at a time (logs: ${workdir}/logs/)"
     trap 'p=$(jobs -pr); [ -z "${p}" ] || kill ${p} 2>/dev/null; exit 130' INT TERM
     job() {  # job METHOD SEED: one run with its log; its exit code in <log>.rc
         local lf=${workdir}/logs/study_$1_s$2.log t0=${SECONDS} rc=0
-        local done=${workdir}/$(run_exp "$1")/vsr_study_$1_s$2/.done.study
+        local done=${workdir}/$(run_dir "$1" "$2")/.done.study
         if [ -f "${done}" ]; then
             log "run $1 seed $2: finished earlier (${done}): skipped"; echo 0 > "${lf}.rc"; return 0
         fi

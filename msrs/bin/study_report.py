@@ -73,7 +73,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
         logging.error("%s: no study run (<modality>_study_<method>_s<seed>) found", exp)
         return 1
     test_sets = sorted(
-        {t for rs in runs.values() for r in rs for t in r.tests},
+        {t for rs in runs.values() for r in rs for t in r.tests if "@" not in t},  # clean sets
         key=lambda t: (t != "test", t),
     )
     data = Path(args.data_dir) if args.data_dir else exp.parent / "data"

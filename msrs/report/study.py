@@ -1,13 +1,15 @@
 """Read and aggregate the runs of ``egs/mini_lrs3/run_study.sh``.
 
 Run directories (anywhere under ``exp_dir``) are named
-``<modality>_study_<method>_s<seed>``; the curriculum's first stage is
+``<modality>_study_<method>_s<seed>``; VSR runs are keyed ``<method>``, the
+others ``<modality>_<method>`` (``avsr_msrs``).  The curriculum's first stage is
 ``..._s<seed>_short`` and is joined to its second stage (epochs and seconds of
 both stages counted, stage 1 first).  Per run this reads:
 
 * the validation curve: per epoch validation token accuracy and seconds
   (train + valid, ESPnet's reporter; ``training_logs.load_epoch_stats``);
-* per test set (decode directories ``decode_*_<set>_clean``): the WER of
+* per test set (decode directories ``decode_*_<set>_clean``, key ``<set>``; in
+  babble ``decode_*_<set>_snr<dB>``, key ``<set>@snr<dB>``): the WER of
   ``score/scores.json`` and the word errors per utterance
   (``score/utt_errors.tsv`` or ``result.wrd.txt``) for the bootstrap;
 * the mask density per layer of the last ``sparsity.jsonl`` record with a mask in
@@ -15,7 +17,7 @@ both stages counted, stage 1 first).  Per run this reads:
 * ``grad_flow.jsonl`` (gradient norm per layer over steps).
 
 Aggregates over seeds are pure functions of plain numbers (tested in
-``test/report/test_study.py``); the verdicts are in ``study_claims``.
+``test/report/test_study_report.py``); the verdicts are in ``study_claims``.
 """
 
 import logging
@@ -35,7 +37,7 @@ logger = logging.getLogger(__name__)
 RUN_NAME = re.compile(
     r"^(?P<modality>vsr|asr|avsr)_study_(?P<method>.+?)_s(?P<seed>\d+)(?P<short>_short)?$"
 )
-DECODE_DIR = re.compile(r"^decode_.*_(?P<set>[^_]+)_clean$")
+DECODE_DIR = re.compile(r"^decode_.*_(?P<set>[^_]+)_(?P<cond>clean|snr-?\d+(?:\.\d+)?)$")
 
 
 @dataclass
@@ -134,7 +136,8 @@ def read_tests(path: Path) -> Dict[str, SetScore]:
             logger.warning("%s: unreadable (%s)", sj, e)
             continue
         ids, err, ref = _utt_errors(d / "score")
-        out[m.group("set")] = SetScore(wer, ids, err, ref)
+        key = m.group("set") if m.group("cond") == "clean" else f"{m.group('set')}@{m.group('cond')}"
+        out[key] = SetScore(wer, ids, err, ref)
     return out
 
 
@@ -155,7 +158,9 @@ def load_study(exp_dir) -> Dict[str, List[StudyRun]]:
     for cfg in sorted(exp_dir.rglob("config.yaml")):
         m = RUN_NAME.match(cfg.parent.name)
         if m:
-            key = (m.group("method"), int(m.group("seed")))
+            # VSR runs are keyed by method, the others by <modality>_<method> (avsr_msrs)
+            method = m.group("method") if m.group("modality") == "vsr" else f"{m.group('modality')}_{m.group('method')}"
+            key = (method, int(m.group("seed")))
             found.setdefault(key, {})[
                 "short" if m.group("short") else "main"
             ] = cfg.parent

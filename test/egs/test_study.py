@@ -1,7 +1,7 @@
 """End-to-end ``egs/mini_lrs3/run_study.sh --quick`` (issue 12): every code path
 of the study on the ``tiny`` preset, 1 seed, 1 epoch -- data and subsets,
-dense / MSRS / curriculum (two stages) / a quarter-speaker run, decoding of
-test and test2, the report with its claims table and plots -- then a rerun that
+dense / MSRS / curriculum (two stages) / a quarter-speaker run / an AVSR MSRS
+run decoded clean and in babble, decoding of test and test2, the report with its claims table and plots -- then a rerun that
 skips every finished run.  The recipe is copied to a temporary directory (its
 shared pieces linked back), so nothing is written into the repository."""
 
@@ -35,6 +35,7 @@ def test_quick_study_trains_decodes_and_reports_every_method(quick_study):
         "exp/vsr_study_curriculum_s0_short",
         "exp/vsr_study_curriculum_s0",
         "exp/quarter/vsr_study_dense_quarter_s0",
+        "exp/avsr_study_msrs_s0",
     }
     for r in runs:
         assert (work / r / "valid.acc.ave.pth").is_file(), r
@@ -51,8 +52,10 @@ def test_quick_study_trains_decodes_and_reports_every_method(quick_study):
     assert (
         "| (a) dense training from scratch fails | **inconclusive** |" in md
     )  # 1 seed
-    for m in ("dense", "msrs", "curriculum", "dense_quarter"):
+    for m in ("dense", "msrs", "curriculum", "dense_quarter", "avsr_msrs"):
         assert f"\n| {m} | 1 |" in md, m
+    assert (work / "exp/avsr_study_msrs_s0/decode_decode_test_snr-5/score/scores.json").is_file()
+    assert "## AVSR in babble noise" in md and "| -5 dB |" in md
     assert (work / "plots" / "valid_acc.png").stat().st_size > 0
     assert (work / "plots" / "density.png").is_file()  # the MSRS mask
     assert not (rec / "data").exists()  # the study keeps to its own directory
@@ -61,5 +64,5 @@ def test_quick_study_trains_decodes_and_reports_every_method(quick_study):
 def test_quick_study_rerun_skips_finished_runs(quick_study):
     rec, _ = quick_study
     out = _run(rec, "--stop_stage", "2", timeout=300)
-    assert out.count("finished earlier") == 4, out[-3000:]
+    assert out.count("finished earlier") == 5, out[-3000:]
     assert "stage 7: training" not in out

@@ -14,16 +14,21 @@ def _load(name):
     return yaml.safe_load((STUDY / f"{name}.yaml").read_text())
 
 
-def _methods(deep: bool):
-    names = sorted(p.stem for p in STUDY.glob("*.yaml"))
-    return [n for n in names if n.endswith("_deep") == deep]
+def _regime(name: str) -> str:
+    return "deep" if name.endswith("_deep") else "avsr" if name.startswith("avsr_") else "vsr"
 
 
-@pytest.mark.parametrize("deep", [False, True])
-def test_every_method_of_a_regime_has_the_same_model_optimiser_and_budget(deep):
-    confs = {n: _load(n) for n in _methods(deep)}
-    ref_name = "dense_deep" if deep else "dense"
-    ref = confs[ref_name]
+def _methods(regime: str):
+    return [n for n in sorted(p.stem for p in STUDY.glob("*.yaml")) if _regime(n) == regime]
+
+
+REFERENCE = {"vsr": "dense", "deep": "dense_deep", "avsr": "avsr_dense"}
+
+
+@pytest.mark.parametrize("regime", ["vsr", "deep", "avsr"])
+def test_every_method_of_a_regime_has_the_same_model_optimiser_and_budget(regime):
+    confs = {n: _load(n) for n in _methods(regime)}
+    ref = confs[REFERENCE[regime]]
     for name, conf in confs.items():
         for key in MATCHED:
             got, want = conf.get(key), ref.get(key)
@@ -33,7 +38,7 @@ def test_every_method_of_a_regime_has_the_same_model_optimiser_and_budget(deep):
         if name.startswith("curriculum"):
             continue
         assert conf["max_epoch"] == ref["max_epoch"], name
-    if not deep:  # the curriculum's two stages together get dense's epochs
+    if regime == "vsr":  # the curriculum's two stages together get dense's epochs
         assert confs["curriculum_short"]["max_epoch"] + confs["curriculum"]["max_epoch"] == ref["max_epoch"]
 
 
@@ -55,10 +60,16 @@ def test_layer_scale_variants_are_their_base_method_with_layer_scale_on():
 
 
 def test_sparse_methods_search_or_prune_at_the_study_density_within_the_budget():
-    for name in ("msrs", "msrs_sparse", "msrs_deep"):
+    for name in ("msrs", "msrs_sparse", "msrs_deep", "msrs_ls", "avsr_msrs"):
         sc = _load(name)["sparsity_conf"]
         assert sc["penalty_normalize"] == "threshold_rms" and sc["target_density"] == 0.3, name
-    for name in _methods(False):
+    for name in _methods("vsr") + _methods("avsr"):
         conf = _load(name)
         ends = [p.get("end") for p in conf.get("sparsity_conf", {}).get("phases", []) if p.get("end")]
         assert all(e < conf["max_epoch"] for e in ends), (name, ends)
+
+
+def test_avsr_runs_get_the_vsr_runs_budget_and_the_same_sparsity():
+    assert _load("avsr_dense")["max_epoch"] == _load("dense")["max_epoch"]
+    assert _load("avsr_msrs")["sparsity_conf"] == _load("msrs")["sparsity_conf"]
+    assert _load("avsr_dense")["sparsity"] == "dense" and _load("avsr_msrs")["modality"] == "avsr"

@@ -56,7 +56,8 @@ def _write_run(
     (d / "train.log").write_text("\n".join(lines) + "\n")
     (d / ".done.study").touch()
     for ts, wer in (wers or {}).items():
-        sc = d / f"decode_decode_{ts}_clean" / "score"
+        tset, cond = ts.split("@") if "@" in ts else (ts, "clean")  # "test@snr-5": babble
+        sc = d / f"decode_decode_{tset}_{cond}" / "score"
         sc.mkdir(parents=True)
         (sc / "scores.json").write_text(json.dumps({"wer": wer}))
         err = errors[ts]
@@ -230,7 +231,7 @@ def test_claims_reproduced_when_dense_fails_msrs_trains_fast_with_stronger_gradi
         "d": REPRODUCED,
         "e": REPRODUCED,
         "f1": REPRODUCED,
-        "f2": INCONCLUSIVE,
+        "f2": INCONCLUSIVE,  # no AVSR runs
         "g": INCONCLUSIVE,  # no LayerScale runs
     }
 
@@ -278,6 +279,35 @@ def test_layer_scale_claim_names_the_missing_runs(tmp_path):
     g = next(c for c in claims(_study(tmp_path, {m: [(curve, 33.3, None)] * 2 for m in ("msrs", "msrs_ls")}))
              if c.key == "g")
     assert g.verdict == INCONCLUSIVE and g.why == "needs runs dense_ls"
+
+
+def _babble_study(tmp_path, msrs_noisy_wer):
+    curve = [0.5, 0.8, 0.8]
+    for m, noisy in (("dense", 50.0), ("msrs", msrs_noisy_wer)):
+        for seed in (0, 1):
+            wers = {"test": 16.7, "test@snr-5": noisy, "test@snr0": 33.3}
+            _write_run(tmp_path, f"avsr_study_{m}_s{seed}", curve, wers=wers,
+                       errors={t: [round(w / 100 * 6)] * 20 for t, w in wers.items()})
+    return Study(load_study(tmp_path), 0.7, 80.0)
+
+
+def test_avsr_runs_are_keyed_by_modality_and_read_every_babble_condition(tmp_path):
+    study = _babble_study(tmp_path, 33.3)
+    assert set(study.runs) == {"avsr_dense", "avsr_msrs"}
+    run = study.runs["avsr_msrs"][0]
+    assert run.modality == "avsr" and set(run.tests) == {"test", "test@snr-5", "test@snr0"}
+    assert run.tests["test@snr-5"].wer == 33.3
+
+
+def test_babble_claim_compares_msrs_and_dense_at_the_lowest_snr(tmp_path):
+    f2 = next(c for c in claims(_babble_study(tmp_path, 33.3)) if c.key == "f2")
+    assert f2.verdict == REPRODUCED, f2.why  # 33.3 vs 50.0 at -5 dB (equal at 0 dB)
+    assert f2.why.startswith("babble -5 dB:")
+
+
+def test_babble_claim_not_reproduced_when_msrs_is_as_bad_in_noise(tmp_path):
+    f2 = next(c for c in claims(_babble_study(tmp_path, 50.0)) if c.key == "f2")
+    assert f2.verdict == NOT_REPRODUCED, f2.why
 
 
 def test_a_corrupt_run_config_is_reported_by_name(tmp_path, caplog):
@@ -353,3 +383,16 @@ def test_an_unfinished_run_is_left_out(tmp_path):
     (tmp_path / "vsr_study_dense_s1" / ".done.study").unlink()
     runs = load_study(tmp_path)
     assert [r.seed for r in runs["dense"]] == [0]
+
+
+def test_report_cli_tables_the_avsr_runs_in_babble_apart_from_the_clean_test_sets(tmp_path):
+    _babble_study(tmp_path / "exp", 33.3)
+    out = tmp_path / "results.md"
+    assert study_report(["--exp_dir", str(tmp_path / "exp"), "--out", str(out),
+                         "--plots_dir", str(tmp_path / "plots")]) == 0
+    md = out.read_text()
+    assert "test sets: test." in md  # the babble conditions are not test sets of their own
+    table = md.split("## AVSR in babble noise", 1)[1]
+    assert "| method | seeds | clean | clean [95 % CI] | 0 dB | 0 dB [95 % CI] | -5 dB |" in table
+    assert "| avsr_msrs | 2 | 16.7 ± 0.0 |" in table
+    assert "| (f2) robust in babble noise (AVSR) | **reproduced** |" in md
