@@ -60,7 +60,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
         level=args.log_level,
         format="%(asctime)s (%(module)s) %(levelname)s: %(message)s",
     )
-    from msrs.report.study import choose_target, load_study
+    from msrs.report.study import babble_snr, choose_target, load_study
     from msrs.report.study_claims import Study
     from msrs.report.study_md import constant_sentence_wer, read_text, write_report
 
@@ -73,7 +73,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
         logging.error("%s: no study run (<modality>_study_<method>_s<seed>) found", exp)
         return 1
     test_sets = sorted(
-        {t for rs in runs.values() for r in rs for t in r.tests if "@" not in t},  # clean sets
+        {t for rs in runs.values() for r in rs for t in r.tests if babble_snr(t) is None},
         key=lambda t: (t != "test", t),
     )
     data = Path(args.data_dir) if args.data_dir else exp.parent / "data"

@@ -40,6 +40,11 @@ RUN_NAME = re.compile(
 DECODE_DIR = re.compile(r"^decode_.*_(?P<set>[^_]+)_(?P<cond>clean|snr-?\d+(?:\.\d+)?)$")
 
 
+def babble_snr(key: str) -> Optional[str]:
+    """The SNR (dB, as written) of a test key ``<set>@snr<dB>``; None for a clean set."""
+    return key.split("@snr", 1)[1] if "@snr" in key else None
+
+
 @dataclass
 class Epoch:
     epoch: int  # 1-based, over both stages for the curriculum

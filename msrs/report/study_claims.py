@@ -11,6 +11,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from msrs.report.study import (
     StudyRun,
     Summary,
+    babble_snr,
     early_grad_norm,
     pooled_wer_ci,
     summarize,
@@ -165,8 +166,7 @@ class Study:
         return status(self.wers(method), self.fail_wer)
 
     def compare_wer(self, a: str, b: str, test_set: Optional[str] = None) -> str:
-        t = test_set
-        return compare(self.wer(a, t), self.wer(b, t), self.ci(a, t), self.ci(b, t))
+        return compare(self.wer(a, test_set), self.wer(b, test_set), self.ci(a, test_set), self.ci(b, test_set))
 
     def to_target(self, method: str) -> Tuple[Summary, Summary, int, int]:
         """(epochs, seconds) over the seeds that reach the target, seeds reaching, seeds."""
@@ -293,7 +293,18 @@ def noisy_conditions(s: Study, method: str) -> List[str]:
     """The babble conditions (``<test set>@snr<dB>``) of ``method``'s runs on the
     primary test set, lowest SNR first."""
     keys = {t for r in s.runs.get(method, []) for t in r.tests if t.startswith(s.test_set + "@snr")}
-    return sorted(keys, key=lambda t: float(t.split("@snr", 1)[1]))
+    return sorted(keys, key=lambda t: float(babble_snr(t)))
+
+
+def _beats_both(st: str, comparisons: Sequence[str]) -> str:
+    """Verdict of "``st``'s method trains and has a lower WER than each
+    compared method": not reproduced if it fails or any comparison is no
+    difference or higher; reproduced if it trains and every one is lower."""
+    if st == "fails" or (st == "trains" and set(comparisons) & {"no difference", "higher"}):
+        return NOT_REPRODUCED
+    if st == "trains" and all(c == "lower" for c in comparisons):
+        return REPRODUCED
+    return INCONCLUSIVE
 
 
 def _claim_babble(s: Study) -> Claim:
@@ -301,21 +312,16 @@ def _claim_babble(s: Study) -> Claim:
     missing = [m for m in ("avsr_msrs", "avsr_dense") if m not in s.runs]
     if missing:
         return Claim("f2", text, INCONCLUSIVE, "needs AVSR runs " + ", ".join(missing))
-    conds = [c for c in noisy_conditions(s, "avsr_msrs") if c in noisy_conditions(s, "avsr_dense")]
+    dense_conds = set(noisy_conditions(s, "avsr_dense"))
+    conds = [c for c in noisy_conditions(s, "avsr_msrs") if c in dense_conds]
     if not conds:
         return Claim("f2", text, INCONCLUSIVE, "the AVSR runs were not decoded in babble (--test_snrs)")
     t = conds[0]  # the hardest condition both were decoded at
     st = status(s.wers("avsr_msrs", t), s.fail_wer)
     c = s.compare_wer("avsr_msrs", "avsr_dense", t)
-    if st == "fails" or (st == "trains" and c in ("no difference", "higher")):
-        v = NOT_REPRODUCED
-    elif st == "trains" and c == "lower":
-        v = REPRODUCED
-    else:
-        v = INCONCLUSIVE
-    snr = t.split("@snr", 1)[1]
+    v = _beats_both(st, [c])
     why = (
-        f"babble {snr} dB: `avsr_msrs` {s.wer('avsr_msrs', t).fmt(1, ' %')} ({st}), "
+        f"babble {babble_snr(t)} dB: `avsr_msrs` {s.wer('avsr_msrs', t).fmt(1, ' %')} ({st}), "
         f"`avsr_dense` {s.wer('avsr_dense', t).fmt(1, ' %')}: MSRS WER {c}; clean: "
         f"`avsr_msrs` {s.wer('avsr_msrs').fmt(1, ' %')}, `avsr_dense` {s.wer('avsr_dense').fmt(1, ' %')}"
     )
@@ -330,12 +336,7 @@ def _claim_layer_scale(s: Study) -> Claim:
         return Claim("g", text, INCONCLUSIVE, "needs runs " + ", ".join(missing))
     st = s.status("msrs_ls")
     c_m, c_d = s.compare_wer("msrs_ls", "msrs"), s.compare_wer("msrs_ls", "dense_ls")
-    if st == "fails" or (st == "trains" and ({c_m, c_d} & {"no difference", "higher"})):
-        v = NOT_REPRODUCED
-    elif st == "trains" and c_m == c_d == "lower":
-        v = REPRODUCED
-    else:
-        v = INCONCLUSIVE
+    v = _beats_both(st, [c_m, c_d])
     why = (
         f"{_w(s, 'msrs_ls')}; WER vs `msrs` {s.wer('msrs').fmt(1, ' %')}: {c_m}; "
         f"vs `dense_ls` {s.wer('dense_ls').fmt(1, ' %')}: {c_d}"

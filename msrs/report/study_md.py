@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from msrs.report import study_plots
-from msrs.report.study import StudyRun, group_density, summarize
+from msrs.report.study import StudyRun, babble_snr, group_density, summarize
 from msrs.report.study_claims import RULES, Study, cis_overlap, claims, noisy_conditions
 
 METHOD_ORDER = (
@@ -74,19 +74,19 @@ def _ci(ci) -> str:
 
 def _babble_table(runs, study: Study, methods: List[str]) -> List[str]:
     """Test WER of the methods decoded in babble: clean and per SNR."""
-    noisy = [m for m in methods if noisy_conditions(study, m)]
+    per_method = {m: noisy_conditions(study, m) for m in methods}
+    noisy = [m for m in methods if per_method[m]]
     if not noisy:
         return []
-    conds = sorted({c for m in noisy for c in noisy_conditions(study, m)},
-                   key=lambda t: -float(t.split("@snr", 1)[1]))
+    conds = sorted({c for m in noisy for c in per_method[m]}, key=lambda t: -float(babble_snr(t)))
     L = [
         "## AVSR in babble noise",
         "",
         f"Test WER (%) of the AVSR runs, clean and with the corpus's babble mixed in at each SNR "
-        f"(mean ± sd over seeds; bracket: 95 % bootstrap interval, seeds pooled).",
+        "(mean ± sd over seeds; bracket: 95 % bootstrap interval, seeds pooled).",
         "",
         "| method | seeds | clean | clean [95 % CI] | "
-        + " | ".join(f"{c.split('@snr', 1)[1]} dB | {c.split('@snr', 1)[1]} dB [95 % CI]" for c in conds)
+        + " | ".join(f"{babble_snr(c)} dB | {babble_snr(c)} dB [95 % CI]" for c in conds)
         + " |",
         "|" + "---|" * (4 + 2 * len(conds)),
     ]
