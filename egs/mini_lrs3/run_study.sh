@@ -72,6 +72,9 @@ set -- ${_args[@]+"${_args[@]}"}
 export MSRS_DRIVER_PID="${MSRS_DRIVER_PID:+${MSRS_DRIVER_PID} }$$"
 
 log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (run_study.sh) $*" >&2; }
+# Curriculum methods (curriculum, curriculum_<regime>) train in two stages: first
+# conf/study/<method>_short.yaml on the curriculum_subset, then conf/study/<method>.yaml.
+is_curriculum() { case "$1" in curriculum|curriculum_*) return 0 ;; *) return 1 ;; esac; }
 recipe=$(pwd)
 
 if [ "${quick}" = true ]; then
@@ -100,17 +103,18 @@ case "${plots_dir}" in /*) ;; *) plots_dir=${recipe}/${plots_dir} ;; esac
 for m in ${methods}; do
     case "${m}" in avsr_*) log "ERROR: --methods ${m}: AVSR runs are named in --avsr_methods (e.g. --avsr_methods '${m#avsr_}')"; exit 2 ;; esac
     [ -f "conf/study/${m}.yaml" ] || { log "ERROR: --methods: no conf/study/${m}.yaml"; exit 2; }
+    if is_curriculum "${m}"; then
+        [ -f "conf/study/${m}_short.yaml" ] || { log "ERROR: --methods ${m}: no conf/study/${m}_short.yaml (its first stage)"; exit 2; }
+    fi
 done
 for m in ${quarter_methods}; do
-    [ "${m}" != curriculum ] || { log "ERROR: quarter_methods: curriculum on a quarter is not supported"; exit 2; }
+    ! is_curriculum "${m}" || { log "ERROR: quarter_methods: ${m} (a curriculum) on a quarter is not supported"; exit 2; }
     [ -f "conf/study/${m}.yaml" ] || { log "ERROR: quarter_methods: no conf/study/${m}.yaml"; exit 2; }
 done
 for m in ${avsr_methods}; do
     [ -f "conf/study/avsr_${m}.yaml" ] || { log "ERROR: avsr_methods: no conf/study/avsr_${m}.yaml"; exit 2; }
 done
-case " ${methods} " in *" curriculum "*)
-    [ -f conf/study/curriculum_short.yaml ] || { log "ERROR: no conf/study/curriculum_short.yaml"; exit 2; } ;;
-esac
+curricula=""; for m in ${methods}; do ! is_curriculum "${m}" || curricula="${curricula} ${m}"; done
 if ! grep -q "\"${preset}\"" "${MAIN_ROOT}/msrs/bin/synth_corpus.py"; then
     log "ERROR: --preset ${preset}: msrs.bin.synth_corpus has no such preset"; exit 2
 fi
@@ -161,10 +165,10 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     ts=$(test_sets)
     [ "${ts}" != test ] || log "stage 1: no data/test2 (local/data.sh has no --test2 yet): test only"
     drv --stage 2 --stop_stage 6 --test_sets "${ts}" --train_config conf/study/dense.yaml
-    case " ${methods} " in *" curriculum "*)
+    if [ -n "${curricula}" ]; then  # the short-utterance subset (statistics do not depend on the model)
         drv --stage 3 --stop_stage 6 --test_sets "${ts}" --train_subset "${curriculum_subset}" \
-            --train_config conf/study/curriculum_short.yaml ;;
-    esac
+            --train_config "conf/study/$(set -- ${curricula}; echo "$1")_short.yaml"
+    fi
     if [ -n "${avsr_methods}" ]; then  # the audio streams' statistics (stage 6 per modality)
         drv --stage 6 --stop_stage 6 --test_sets "${ts}" "${avsr_opts[@]}" \
             --train_config "conf/study/avsr_${avsr_methods%% *}.yaml"
@@ -208,12 +212,12 @@ run_one() {  # run_one METHOD SEED
         avsr_*) opts=("${avsr_opts[@]}"); tag=study_${method#avsr_}_s${seed} ;;
     esac
     ts=$(test_sets)
-    if [ "${base}" = curriculum ]; then
+    if is_curriculum "${base}"; then
         drv --stage 7 --stop_stage 7 "${opts[@]}" --train_subset "${curriculum_subset}" \
-            --train_config conf/study/curriculum_short.yaml --tag "${tag}_short" \
+            --train_config "conf/study/${base}_short.yaml" --tag "${tag}_short" \
             --train_args "--seed ${seed} ${train_args}"
         drv --stage 7 --stop_stage 9 "${opts[@]}" --test_sets "${ts}" \
-            --train_config conf/study/curriculum.yaml --tag "${tag}" \
+            --train_config "conf/study/${base}.yaml" --tag "${tag}" \
             --train_args "--seed ${seed} --init_param ${exp}/vsr_${tag}_short/valid.acc.ave.pth ${train_args}"
     else
         drv --stage 7 --stop_stage 9 "${opts[@]}" --test_sets "${ts}" \

@@ -73,6 +73,7 @@ class StudyRun:
     global_density: Optional[float] = None
     grad_flow: List[dict] = field(default_factory=list)
     early_epochs: int = 3  # the search phase of an MSRS config (grad-flow window)
+    settings: Dict[str, float] = field(default_factory=dict)  # model_settings() of its config
 
 
 # --------------------------------------------------------------------------- #
@@ -154,6 +155,15 @@ def _search_end(config: dict) -> Optional[int]:
     return None
 
 
+def model_settings(config: dict) -> Dict[str, float]:
+    """The regime factors of a training config: encoder ``blocks``, ``ctc_weight``,
+    encoder ``dropout`` (rate); absent keys are left out."""
+    enc, model = config.get("encoder_conf") or {}, config.get("model_conf") or {}
+    out = {"blocks": enc.get("num_blocks"), "ctc_weight": model.get("ctc_weight"),
+           "dropout": enc.get("dropout_rate")}
+    return {k: v for k, v in out.items() if v is not None}
+
+
 def load_study(exp_dir) -> Dict[str, List[StudyRun]]:
     """Every study run under ``exp_dir``: ``{method: [runs sorted by seed]}``."""
     import yaml
@@ -203,6 +213,7 @@ def load_study(exp_dir) -> Dict[str, List[StudyRun]]:
             )
             config = {}
         run.early_epochs = _search_end(config) or 3
+        run.settings = model_settings(config)
         runs.setdefault(method, []).append(run)
     return runs
 

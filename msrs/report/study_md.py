@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from msrs.report import study_plots
+from msrs.report.study_regime import deep_claims, regime_section
 from msrs.report.study import StudyRun, babble_snr, group_density, summarize
 from msrs.report.study_claims import RULES, Study, cis_overlap, claims, noisy_conditions
 
@@ -128,7 +129,7 @@ def write_report(
     ]
 
     L += ["## Claims", "", "| claim | verdict | evidence |", "|---|---|---|"]
-    cl = claims(study)
+    cl = claims(study) + deep_claims(study)
     for c in cl:
         L.append(f"| ({c.key}) {c.text} | **{c.verdict}** | {c.why} |")
     L += [
@@ -185,6 +186,7 @@ def write_report(
             "",
         ]
     L += _babble_table(runs, study, methods)
+    L += regime_section(runs, study, plots_dir, out.parent)
 
     L += [
         "## Time to the target validation accuracy",

@@ -1,5 +1,6 @@
 """The study's configs (egs/mini_lrs3/conf/study/) compare methods on matched settings."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,15 @@ def _load(name):
     return yaml.safe_load((STUDY / f"{name}.yaml").read_text())
 
 
+FACTOR = re.compile(r"^dense_d(?P<depth>\d+)(?P<ctc>_ctc01)?(?P<drop>_drop)?$")
+
+
 def _regime(name: str) -> str:
-    return "deep" if name.endswith("_deep") else "avsr" if name.startswith("avsr_") else "vsr"
+    if FACTOR.match(name):
+        return "factor"
+    if name.endswith(("_deep", "_deep_short")):
+        return "deep"
+    return "avsr" if name.startswith("avsr_") else "vsr"
 
 
 def _methods(regime: str):
@@ -32,14 +40,16 @@ def test_every_method_of_a_regime_has_the_same_model_optimiser_and_budget(regime
     for name, conf in confs.items():
         for key in MATCHED:
             got, want = conf.get(key), ref.get(key)
-            if key == "model_conf" and name.endswith("_ls"):  # LayerScale on: the one change
+            if key == "model_conf" and name.endswith(("_ls", "_ls_deep")):  # LayerScale on: the one change
                 assert got.pop("layer_scale") is True, name
             assert got == want, (name, key)
         if name.startswith("curriculum"):
             continue
         assert conf["max_epoch"] == ref["max_epoch"], name
-    if regime == "vsr":  # the curriculum's two stages together get dense's epochs
-        assert confs["curriculum_short"]["max_epoch"] + confs["curriculum"]["max_epoch"] == ref["max_epoch"]
+    # the curriculum's two stages together get dense's epochs
+    cur = {"vsr": "curriculum", "deep": "curriculum_deep"}.get(regime)
+    if cur:
+        assert confs[f"{cur}_short"]["max_epoch"] + confs[cur]["max_epoch"] == ref["max_epoch"]
 
 
 def test_the_deep_regime_differs_from_the_default_only_in_depth_dropout_and_ctc_weight():
@@ -73,3 +83,63 @@ def test_avsr_runs_get_the_vsr_runs_budget_and_the_same_sparsity():
     assert _load("avsr_dense")["max_epoch"] == _load("dense")["max_epoch"]
     assert _load("avsr_msrs")["sparsity_conf"] == _load("msrs")["sparsity_conf"]
     assert _load("avsr_dense")["sparsity"] == "dense" and _load("avsr_msrs")["modality"] == "avsr"
+
+
+DROPOUTS = ("dropout_rate", "positional_dropout_rate", "attention_dropout_rate")
+
+
+@pytest.mark.parametrize("name", [n for n in _methods("factor")])
+def test_each_regime_factor_config_is_dense_with_exactly_the_factors_its_name_says(name):
+    """dense_d<blocks>[_ctc01][_drop]: dense.yaml with that encoder depth, CTC weight
+    0.1 when named (else 0.5) and dropout 0.1 when named (else 0); nothing else."""
+    m = FACTOR.match(name)
+    conf, base = _load(name), _load("dense")
+    enc = conf["encoder_conf"]
+    assert enc["num_blocks"] == int(m.group("depth"))
+    assert conf["model_conf"]["ctc_weight"] == (0.1 if m.group("ctc") else 0.5)
+    drop = 0.1 if m.group("drop") else 0.0
+    assert all(enc[k] == drop for k in DROPOUTS) and conf["decoder_conf"]["dropout_rate"] == drop
+    for sect, keys in (("encoder_conf", {"num_blocks", *DROPOUTS}), ("decoder_conf", {"dropout_rate"}),
+                       ("model_conf", {"ctc_weight"})):
+        conf[sect] = {k: v for k, v in conf[sect].items() if k not in keys}
+        base[sect] = {k: v for k, v in base[sect].items() if k not in keys}
+    assert conf == base, name
+
+
+def _factors(conf):
+    return (conf["encoder_conf"]["num_blocks"], conf["model_conf"]["ctc_weight"], conf["encoder_conf"]["dropout_rate"])
+
+
+def test_the_factor_configs_remove_each_factor_of_the_deep_regime_once():
+    """dense_deep has all three factors (depth, CTC weight, dropout) and dense none; for
+    each factor some config is dense_deep with only that factor set back to dense's
+    value, and one (dense_d8) has depth alone."""
+    deep, base = _factors(_load("dense_deep")), _factors(_load("dense"))
+    assert all(d != b for d, b in zip(deep, base))
+    have = {_factors(_load(n)) for n in _methods("factor")}
+    for i in range(3):
+        assert tuple(base[j] if j == i else deep[j] for j in range(3)) in have, i
+    assert (deep[0], base[1], base[2]) in have
+
+
+def _without_regime(conf):
+    conf = dict(conf)
+    for sect, keys in (("encoder_conf", {"num_blocks", *DROPOUTS}), ("decoder_conf", {"dropout_rate"}),
+                       ("model_conf", {"ctc_weight"})):
+        conf[sect] = {k: v for k, v in conf[sect].items() if k not in keys}
+    return conf
+
+
+@pytest.mark.parametrize("name", _methods("deep"))
+def test_each_deep_config_is_its_2_block_config_with_depth_8_dropout_and_ctc_weight_01(name):
+    """local/make_regime_confs.py output: <m>_deep = <m> + 8 blocks, dropout 0.1, CTC 0.1."""
+    base_name = "curriculum_short" if name == "curriculum_deep_short" else name[: -len("_deep")]
+    deep, base = _load(name), _load(base_name)
+    assert _factors(deep) == (8, 0.1, 0.1) and _factors(base) == (2, 0.5, 0.0), name
+    assert all(deep["encoder_conf"][k] == 0.1 for k in DROPOUTS) and deep["decoder_conf"]["dropout_rate"] == 0.1
+    assert _without_regime(deep) == _without_regime(base), name
+
+
+def test_the_deep_regime_has_every_method_of_the_2_block_study():
+    vsr = set(_methods("vsr")) - {"curriculum_short"}
+    assert {n[: -len("_deep")] for n in _methods("deep") if n.endswith("_deep")} == vsr

@@ -41,11 +41,13 @@ def _write_run(
     errors=None,
     density=None,
     grad=None,
+    config="",
 ):
     d = exp / name
     d.mkdir(parents=True)
     (d / "config.yaml").write_text(
         "sparsity: msrs\nsparsity_conf:\n  phases:\n  - {name: search, end: 2}\n  - {name: dense}\n"
+        + config
     )
     lines = [
         f"[vm] 2026 (trainer:394) INFO: {e}epoch results: [train] iter_time=0.004, acc=0.5, "

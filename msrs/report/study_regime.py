@@ -1,0 +1,121 @@
+"""The regime search of issue 12 in the study report.
+
+The paper's phenomenon is a deep model that dense training cannot train from
+scratch.  The study's default model (2 conformer blocks, CTC weight 0.5, no
+dropout) trains densely, so the study also runs:
+
+* the *factor* configs ``dense_d<blocks>[_ctc01][_drop]`` (conf/study/): dense
+  with a subset of the deep regime's three factors (8 encoder blocks, CTC
+  weight 0.1, dropout 0.1), to see which one makes dense training stall;
+* the *deep* regime ``<method>_deep`` (all three factors): ``dense_deep``,
+  ``msrs_deep`` and Auto-AVSR's fix ``curriculum_deep``.
+
+Claims (a) and (b) are judged again in the deep regime with the rules of
+:mod:`msrs.report.study_claims`.
+"""
+
+import os
+import re
+from pathlib import Path
+from typing import Dict, List
+
+from msrs.report import study_plots
+from msrs.report.study import StudyRun, best_acc, summarize
+from msrs.report.study_claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, Study
+
+FACTOR = re.compile(r"^dense_d\d+(?:_ctc01)?(?:_drop)?$")
+DEEP = "_deep"
+# rows of the regime table: the default, the factors, then the deep regime
+_ORDER = ("dense", "dense_d8", "dense_d8_drop", "dense_d8_ctc01", "dense_d2_ctc01_drop",
+          "dense_deep", "curriculum_deep", "msrs_deep")
+
+
+def regime_methods(runs: Dict[str, List[StudyRun]]) -> List[str]:
+    """The methods of the regime search that ran (``dense`` first as the reference);
+    empty when no factor or deep run exists."""
+    found = [m for m in runs if FACTOR.match(m) or m.endswith(DEEP)]
+    if not found:
+        return []
+    ms = (["dense"] if "dense" in runs else []) + found
+    return [m for m in _ORDER if m in ms] + sorted(m for m in ms if m not in _ORDER)
+
+
+def describe(runs: List[StudyRun]) -> str:
+    """``8 blocks, CTC 0.1, dropout 0.1`` from a method's run configs ('' if unknown)."""
+    s = next((r.settings for r in runs if r.settings), {})
+    parts = []
+    if "blocks" in s:
+        parts.append(f"{s['blocks']} blocks")
+    if "ctc_weight" in s:
+        parts.append(f"CTC {s['ctc_weight']:g}")
+    if "dropout" in s:
+        parts.append(f"dropout {s['dropout']:g}")
+    return ", ".join(parts)
+
+
+def deep_claims(s: Study) -> List[Claim]:
+    """Claims (a) and (b) in the deep regime (``dense_deep``, ``msrs_deep``); none
+    when neither ran."""
+    if "dense_deep" not in s.runs and "msrs_deep" not in s.runs:
+        return []
+    regime = describe(s.runs.get("dense_deep") or s.runs.get("msrs_deep"))
+    out = []
+    st = s.status("dense_deep")
+    v = {"fails": REPRODUCED, "trains": NOT_REPRODUCED}.get(st, INCONCLUSIVE)
+    out.append(Claim("a-deep", f"dense training from scratch fails, deep regime ({regime})", v,
+                     f"`dense_deep` {s.wer('dense_deep').fmt(1, ' %')}: {st}; failure: WER >= {s.fail_wer:.1f} %"))
+    st = s.status("msrs_deep")
+    v = {"trains": REPRODUCED, "fails": NOT_REPRODUCED}.get(st, INCONCLUSIVE)
+    why = f"`msrs_deep` {s.wer('msrs_deep').fmt(1, ' %')}: {st}"
+    if "dense_deep" in s.runs and "msrs_deep" in s.runs:
+        why += f"; vs dense_deep: {s.compare_wer('msrs_deep', 'dense_deep')} WER"
+    out.append(Claim("b-deep", f"MSRS trains from scratch, deep regime ({regime})", v, why))
+    return out
+
+
+def _reading(s: Study, methods: List[str]) -> str:
+    by = {}
+    for m in methods:
+        by.setdefault(s.status(m), []).append(f"`{m}`")
+    order = ("fails", "mixed", "trains")
+    parts = [f"{k}: {', '.join(by[k])}" for k in order if k in by]
+    parts += [f"{k}: {', '.join(v)}" for k, v in by.items() if k not in order]
+    return "; ".join(parts)
+
+
+def regime_section(runs: Dict[str, List[StudyRun]], s: Study, plots_dir: Path,
+                   out_dir: Path) -> List[str]:
+    """Markdown lines of the regime-search section (and its plot); [] without runs."""
+    methods = regime_methods(runs)
+    if not methods:
+        return []
+    L = [
+        "## Regime search: what makes dense training stall",
+        "",
+        "The default model trains densely, so the paper's phenomenon is looked for by changing "
+        "one factor at a time towards the deep regime (8 encoder blocks, CTC weight 0.1, dropout "
+        "0.1, as in the paper's configs): `dense_d*` are dense runs with a subset of those "
+        "factors, `*_deep` runs have all three (docs/study_regime.md). Status uses the failure "
+        "threshold above; best validation accuracy is the best epoch of each seed.",
+        "",
+        "| method | model | seeds | status | best valid acc | test WER (%) | test pooled [95 % CI] |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for m in methods:
+        ci = s.ci(m)
+        ci_txt = f"{ci[0]:.1f} [{ci[1]:.1f}, {ci[2]:.1f}]" if ci else "n/a"
+        acc = summarize([best_acc(r.curve) for r in runs[m]])
+        L.append(f"| {m} | {describe(runs[m])} | {len(runs[m])} | {s.status(m)} | {acc.fmt(3)} | "
+                 f"{s.wer(m).fmt(1)} | {ci_txt} |")
+    L += ["", "Dense training by factor -- " + _reading(s, [m for m in methods if not m.endswith(DEEP) or m == "dense_deep"]) + ".", ""]
+    if "curriculum_deep" in runs and "dense_deep" in runs:
+        st_c = s.status("curriculum_deep")
+        L += [f"Auto-AVSR's curriculum in the deep regime: `curriculum_deep` {st_c} "
+              f"(`dense_deep` {s.status('dense_deep')}; WER curriculum vs dense: "
+              f"{s.compare_wer('curriculum_deep', 'dense_deep')}).", ""]
+    p = study_plots.accuracy_curves({m: runs[m] for m in methods}, None,
+                                    plots_dir / "regime_valid_acc.png")
+    if p is not None:
+        L += ["![Validation accuracy per epoch, regime search](" + os.path.relpath(p, out_dir) + ")", ""]
+    return L
+

@@ -1,0 +1,75 @@
+"""The regime search in the study report (msrs/report/study_regime.py): the factor
+and deep runs are tabled with their model settings, and claims (a), (b) are
+judged again in the deep regime."""
+
+from msrs.bin.study_report import main as study_report
+from msrs.report.study import load_study
+from msrs.report.study_claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Study
+from msrs.report.study_regime import deep_claims, describe, regime_methods
+from test_study_report import _write_run
+
+STALL, TRAIN = [0.30, 0.31, 0.30, 0.32], [0.3, 0.5, 0.7, 0.8]
+
+
+def _conf(blocks, ctc, drop):
+    return (f"encoder_conf:\n  num_blocks: {blocks}\n  dropout_rate: {drop}\n"
+            f"model_conf:\n  ctc_weight: {ctc}\n")
+
+
+def _runs(exp, spec):
+    """spec: method -> (accs, test WER, (blocks, ctc, dropout)); two seeds each."""
+    for m, (accs, wer, settings) in spec.items():
+        for s in (0, 1):
+            _write_run(exp, f"vsr_study_{m}_s{s}", accs, wers={"test": wer},
+                       errors={"test": [round(wer / 100 * 6)] * 20}, config=_conf(*settings))
+    return load_study(exp)
+
+
+DEEP = (8, 0.1, 0.1)
+
+
+def test_regime_methods_are_the_factor_and_deep_runs_after_dense_in_table_order(tmp_path):
+    runs = _runs(tmp_path, {"dense": (TRAIN, 16.7, (2, 0.5, 0.0)), "msrs": (TRAIN, 16.7, (2, 0.5, 0.0)),
+                            "dense_deep": (STALL, 100.0, DEEP), "dense_d8": (STALL, 100.0, (8, 0.5, 0.0)),
+                            "msrs_deep": (TRAIN, 16.7, DEEP)})
+    assert regime_methods(runs) == ["dense", "dense_d8", "dense_deep", "msrs_deep"]
+    assert describe(runs["dense_deep"]) == "8 blocks, CTC 0.1, dropout 0.1"
+    assert regime_methods({"dense": runs["dense"], "msrs": runs["msrs"]}) == []
+
+
+def test_deep_claims_reproduced_when_dense_deep_fails_and_msrs_deep_trains(tmp_path):
+    runs = _runs(tmp_path, {"dense_deep": (STALL, 100.0, DEEP), "msrs_deep": (TRAIN, 16.7, DEEP)})
+    v = {c.key: c for c in deep_claims(Study(runs, 0.7, 80.0))}
+    assert v["a-deep"].verdict == REPRODUCED and v["b-deep"].verdict == REPRODUCED
+    assert "deep regime (8 blocks, CTC 0.1, dropout 0.1)" in v["a-deep"].text
+    assert "vs dense_deep: lower WER" in v["b-deep"].why
+
+
+def test_deep_claims_not_reproduced_when_msrs_stalls_with_dense(tmp_path):
+    runs = _runs(tmp_path, {"dense_deep": (STALL, 100.0, DEEP), "msrs_deep": (STALL, 100.0, DEEP)})
+    v = {c.key: c.verdict for c in deep_claims(Study(runs, 0.7, 80.0))}
+    assert v == {"a-deep": REPRODUCED, "b-deep": NOT_REPRODUCED}
+
+
+def test_deep_claims_absent_without_deep_runs_and_inconclusive_for_the_missing_side(tmp_path):
+    assert deep_claims(Study({}, 0.7, 80.0)) == []
+    runs = _runs(tmp_path, {"dense_deep": (TRAIN, 16.7, DEEP)})
+    v = {c.key: c.verdict for c in deep_claims(Study(runs, 0.7, 80.0))}
+    assert v == {"a-deep": NOT_REPRODUCED, "b-deep": INCONCLUSIVE}
+
+
+def test_report_cli_tables_the_factors_and_says_which_stall(tmp_path):
+    exp = tmp_path / "exp"
+    _runs(exp, {"dense": (TRAIN, 16.7, (2, 0.5, 0.0)), "dense_d8": (TRAIN, 16.7, (8, 0.5, 0.0)),
+                "dense_d8_ctc01": (STALL, 100.0, (8, 0.1, 0.0)), "dense_deep": (STALL, 100.0, DEEP),
+                "curriculum_deep": (TRAIN, 16.7, DEEP)})
+    out = tmp_path / "results.md"
+    assert study_report(["--exp_dir", str(exp), "--out", str(out), "--plots_dir", str(tmp_path / "plots"),
+                         "--fail_wer", "80"]) == 0
+    md = out.read_text()
+    sec = md.split("## Regime search", 1)[1]
+    assert "| dense_d8_ctc01 | 8 blocks, CTC 0.1, dropout 0 | 2 | fails | 0.320 ± 0.000 | 100.0 ± 0.0 |" in sec
+    assert "Dense training by factor -- fails: `dense_d8_ctc01`, `dense_deep`; trains: `dense`, `dense_d8`." in sec
+    assert "`curriculum_deep` trains (`dense_deep` fails; WER curriculum vs dense: lower)" in sec
+    assert "| (a-deep) dense training from scratch fails, deep regime (8 blocks, CTC 0.1, dropout 0.1) | **reproduced** |" in md
+    assert (tmp_path / "plots" / "regime_valid_acc.png").stat().st_size > 0
