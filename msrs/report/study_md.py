@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from msrs.report import study_plots
-from msrs.report.study_regime import deep_claims, regime_section
+from msrs.report.study_regime import deep_claims, regime_methods, regime_section
 from msrs.report.study import StudyRun, babble_snr, group_density, summarize
 from msrs.report.study_claims import RULES, Study, cis_overlap, claims, noisy_conditions
 
@@ -23,6 +23,16 @@ METHOD_ORDER = (
     "cs",
     "dense_ls",
     "msrs_ls",
+    "dense_deep",
+    "curriculum_deep",
+    "msrs_deep",
+    "msrs_sparse_deep",
+    "dense_ls_deep",
+    "msrs_ls_deep",
+    "dense_d8",
+    "dense_d8_drop",
+    "dense_d8_ctc01",
+    "dense_d2_ctc01_drop",
     "avsr_dense",
     "avsr_msrs",
 )
@@ -263,8 +273,9 @@ def write_report(
     plots = [
         (
             "Validation accuracy per epoch",
-            study_plots.accuracy_curves(
-                runs, study.target, plots_dir / "valid_acc.png"
+            study_plots.accuracy_curves(  # the regime search has its own plot
+                {m: rs for m, rs in runs.items() if m == "dense" or m not in regime_methods(runs)},
+                study.target, plots_dir / "valid_acc.png",
             ),
         ),
         (

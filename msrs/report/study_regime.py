@@ -8,10 +8,11 @@ dropout) trains densely, so the study also runs:
   with a subset of the deep regime's three factors (8 encoder blocks, CTC
   weight 0.1, dropout 0.1), to see which one makes dense training stall;
 * the *deep* regime ``<method>_deep`` (all three factors): ``dense_deep``,
-  ``msrs_deep`` and Auto-AVSR's fix ``curriculum_deep``.
+  ``msrs_deep``, Auto-AVSR's fix ``curriculum_deep``, LayerScale ``*_ls_deep``;
+* the deep regime with a longer budget, ``<method>_deep_e<epochs>``.
 
-Claims (a) and (b) are judged again in the deep regime with the rules of
-:mod:`msrs.report.study_claims`.
+Claims (a), (b) and (e) are judged again in the deep regime with the rules of
+:mod:`msrs.report.study_claims` (``dense_deep``, ``msrs_deep`` for ``dense``, ``msrs``).
 """
 
 import os
@@ -21,23 +22,25 @@ from typing import Dict, List
 
 from msrs.report import study_plots
 from msrs.report.study import StudyRun, best_acc, summarize
-from msrs.report.study_claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, Study
+from msrs.report.study_claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, Study, compare
 
 FACTOR = re.compile(r"^dense_d\d+(?:_ctc01)?(?:_drop)?$")
 DEEP = "_deep"
+LONG = re.compile(r"_deep_e\d+$")  # the deep regime with a longer budget (<method>_deep_e<epochs>)
 # rows of the regime table: the default, the factors, then the deep regime
 _ORDER = ("dense", "dense_d8", "dense_d8_drop", "dense_d8_ctc01", "dense_d2_ctc01_drop",
-          "dense_deep", "curriculum_deep", "msrs_deep")
+          "dense_deep", "curriculum_deep", "msrs_deep", "msrs_sparse_deep", "dense_ls_deep", "msrs_ls_deep")
 
 
 def regime_methods(runs: Dict[str, List[StudyRun]]) -> List[str]:
     """The methods of the regime search that ran (``dense`` first as the reference);
     empty when no factor or deep run exists."""
-    found = [m for m in runs if FACTOR.match(m) or m.endswith(DEEP)]
+    found = [m for m in runs if FACTOR.match(m) or m.endswith(DEEP) or LONG.search(m)]
     if not found:
         return []
     ms = (["dense"] if "dense" in runs else []) + found
-    return [m for m in _ORDER if m in ms] + sorted(m for m in ms if m not in _ORDER)
+    return [m for m in _ORDER if m in ms] + sorted((m for m in ms if m not in _ORDER),
+                                                   key=lambda m: (bool(LONG.search(m)), m))
 
 
 def describe(runs: List[StudyRun]) -> str:
@@ -54,8 +57,8 @@ def describe(runs: List[StudyRun]) -> str:
 
 
 def deep_claims(s: Study) -> List[Claim]:
-    """Claims (a) and (b) in the deep regime (``dense_deep``, ``msrs_deep``); none
-    when neither ran."""
+    """Claims (a), (b) and (e) in the deep regime (``dense_deep``, ``msrs_deep``);
+    none when neither ran."""
     if "dense_deep" not in s.runs and "msrs_deep" not in s.runs:
         return []
     regime = describe(s.runs.get("dense_deep") or s.runs.get("msrs_deep"))
@@ -70,6 +73,11 @@ def deep_claims(s: Study) -> List[Claim]:
     if "dense_deep" in s.runs and "msrs_deep" in s.runs:
         why += f"; vs dense_deep: {s.compare_wer('msrs_deep', 'dense_deep')} WER"
     out.append(Claim("b-deep", f"MSRS trains from scratch, deep regime ({regime})", v, why))
+    g_m, g_d = s.grad("msrs_deep"), s.grad("dense_deep")
+    c = compare(g_m, g_d)
+    v = {"higher": REPRODUCED, "lower": NOT_REPRODUCED, "no difference": NOT_REPRODUCED}.get(c, INCONCLUSIVE)
+    out.append(Claim("e-deep", f"healthier gradient flow early in training, deep regime ({regime})", v,
+                     f"early gradient norm: MSRS {g_m.fmt(3)}, dense {g_d.fmt(3)} ({c})"))
     return out
 
 
@@ -107,15 +115,21 @@ def regime_section(runs: Dict[str, List[StudyRun]], s: Study, plots_dir: Path,
         acc = summarize([best_acc(r.curve) for r in runs[m]])
         L.append(f"| {m} | {describe(runs[m])} | {len(runs[m])} | {s.status(m)} | {acc.fmt(3)} | "
                  f"{s.wer(m).fmt(1)} | {ci_txt} |")
-    L += ["", "Dense training by factor -- " + _reading(s, [m for m in methods if not m.endswith(DEEP) or m == "dense_deep"]) + ".", ""]
-    if "curriculum_deep" in runs and "dense_deep" in runs:
-        st_c = s.status("curriculum_deep")
-        L += [f"Auto-AVSR's curriculum in the deep regime: `curriculum_deep` {st_c} "
-              f"(`dense_deep` {s.status('dense_deep')}; WER curriculum vs dense: "
-              f"{s.compare_wer('curriculum_deep', 'dense_deep')}).", ""]
+    factors = [m for m in methods if m == "dense" or FACTOR.match(m) or m == "dense_deep"]
+    L += ["", "Dense training by factor (12 epochs) -- " + _reading(s, factors) + ".", ""]
+    fixes = [m for m in methods if m.endswith(DEEP) and m != "dense_deep"]
+    if fixes and "dense_deep" in runs:
+        L += [f"Against dense training in the deep regime (`dense_deep` {s.status('dense_deep')}): "
+              + "; ".join(f"`{m}` {s.status(m)}, WER vs dense_deep {s.compare_wer(m, 'dense_deep')}"
+                          for m in fixes)
+              + ". (`curriculum_deep` is Auto-AVSR's fix, `*_ls_deep` LayerScale.)", ""]
     p = study_plots.accuracy_curves({m: runs[m] for m in methods}, None,
                                     plots_dir / "regime_valid_acc.png")
     if p is not None:
         L += ["![Validation accuracy per epoch, regime search](" + os.path.relpath(p, out_dir) + ")", ""]
+    p = study_plots.grad_flow_layers(runs, plots_dir / "grad_flow_deep.png", methods=("dense_deep", "msrs_deep"))
+    if p is not None:
+        L += ["Gradient flow early in training in the deep regime, dense vs MSRS (claim e-deep):", "",
+              "![Gradient flow, deep regime](" + os.path.relpath(p, out_dir) + ")", ""]
     return L
 

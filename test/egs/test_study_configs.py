@@ -21,6 +21,8 @@ FACTOR = re.compile(r"^dense_d(?P<depth>\d+)(?P<ctc>_ctc01)?(?P<drop>_drop)?$")
 def _regime(name: str) -> str:
     if FACTOR.match(name):
         return "factor"
+    if re.search(r"_deep_e\d+$", name):
+        return "deep_long"
     if name.endswith(("_deep", "_deep_short")):
         return "deep"
     return "avsr" if name.startswith("avsr_") else "vsr"
@@ -30,10 +32,10 @@ def _methods(regime: str):
     return [n for n in sorted(p.stem for p in STUDY.glob("*.yaml")) if _regime(n) == regime]
 
 
-REFERENCE = {"vsr": "dense", "deep": "dense_deep", "avsr": "avsr_dense"}
+REFERENCE = {"vsr": "dense", "deep": "dense_deep", "avsr": "avsr_dense", "deep_long": "dense_deep_e36"}
 
 
-@pytest.mark.parametrize("regime", ["vsr", "deep", "avsr"])
+@pytest.mark.parametrize("regime", ["vsr", "deep", "avsr", "deep_long"])
 def test_every_method_of_a_regime_has_the_same_model_optimiser_and_budget(regime):
     confs = {n: _load(n) for n in _methods(regime)}
     ref = confs[REFERENCE[regime]]
@@ -143,3 +145,10 @@ def test_each_deep_config_is_its_2_block_config_with_depth_8_dropout_and_ctc_wei
 def test_the_deep_regime_has_every_method_of_the_2_block_study():
     vsr = set(_methods("vsr")) - {"curriculum_short"}
     assert {n[: -len("_deep")] for n in _methods("deep") if n.endswith("_deep")} == vsr
+
+
+@pytest.mark.parametrize("name", _methods("deep_long"))
+def test_each_long_budget_config_is_its_deep_config_with_more_epochs(name):
+    long, deep = _load(name), _load(re.sub(r"_e\d+$", "", name))
+    assert long.pop("max_epoch") == int(name.rsplit("_e", 1)[1]) > deep.pop("max_epoch")
+    assert long == deep, name

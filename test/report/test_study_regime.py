@@ -48,14 +48,14 @@ def test_deep_claims_reproduced_when_dense_deep_fails_and_msrs_deep_trains(tmp_p
 def test_deep_claims_not_reproduced_when_msrs_stalls_with_dense(tmp_path):
     runs = _runs(tmp_path, {"dense_deep": (STALL, 100.0, DEEP), "msrs_deep": (STALL, 100.0, DEEP)})
     v = {c.key: c.verdict for c in deep_claims(Study(runs, 0.7, 80.0))}
-    assert v == {"a-deep": REPRODUCED, "b-deep": NOT_REPRODUCED}
+    assert v == {"a-deep": REPRODUCED, "b-deep": NOT_REPRODUCED, "e-deep": INCONCLUSIVE}  # no probes
 
 
 def test_deep_claims_absent_without_deep_runs_and_inconclusive_for_the_missing_side(tmp_path):
     assert deep_claims(Study({}, 0.7, 80.0)) == []
     runs = _runs(tmp_path, {"dense_deep": (TRAIN, 16.7, DEEP)})
     v = {c.key: c.verdict for c in deep_claims(Study(runs, 0.7, 80.0))}
-    assert v == {"a-deep": NOT_REPRODUCED, "b-deep": INCONCLUSIVE}
+    assert v == {"a-deep": NOT_REPRODUCED, "b-deep": INCONCLUSIVE, "e-deep": INCONCLUSIVE}
 
 
 def test_report_cli_tables_the_factors_and_says_which_stall(tmp_path):
@@ -69,7 +69,16 @@ def test_report_cli_tables_the_factors_and_says_which_stall(tmp_path):
     md = out.read_text()
     sec = md.split("## Regime search", 1)[1]
     assert "| dense_d8_ctc01 | 8 blocks, CTC 0.1, dropout 0 | 2 | fails | 0.320 ± 0.000 | 100.0 ± 0.0 |" in sec
-    assert "Dense training by factor -- fails: `dense_d8_ctc01`, `dense_deep`; trains: `dense`, `dense_d8`." in sec
-    assert "`curriculum_deep` trains (`dense_deep` fails; WER curriculum vs dense: lower)" in sec
+    assert "Dense training by factor (12 epochs) -- fails: `dense_d8_ctc01`, `dense_deep`; trains: `dense`, `dense_d8`." in sec
+    assert "(`dense_deep` fails): `curriculum_deep` trains, WER vs dense_deep lower." in sec
     assert "| (a-deep) dense training from scratch fails, deep regime (8 blocks, CTC 0.1, dropout 0.1) | **reproduced** |" in md
     assert (tmp_path / "plots" / "regime_valid_acc.png").stat().st_size > 0
+
+
+def test_deep_gradient_claim_compares_the_early_probes_of_msrs_deep_and_dense_deep(tmp_path):
+    for m, g in (("dense_deep", [0.1, 0.12]), ("msrs_deep", [1.0, 1.1])):
+        for s in (0, 1):
+            _write_run(tmp_path, f"vsr_study_{m}_s{s}", STALL, wers={"test": 100.0},
+                       errors={"test": [6] * 20}, grad=[g[s], g[s]], config=_conf(*DEEP))
+    c = {c.key: c for c in deep_claims(Study(load_study(tmp_path), 0.7, 80.0))}["e-deep"]
+    assert c.verdict == REPRODUCED and "(higher)" in c.why
