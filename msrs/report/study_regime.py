@@ -15,17 +15,19 @@ Claims (a), (b) and (e) are judged again in the deep regime with the rules of
 :mod:`msrs.report.study_claims` (``dense_deep``, ``msrs_deep`` for ``dense``, ``msrs``).
 """
 
+import math
 import os
 import re
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from msrs.report import study_plots
-from msrs.report.study import StudyRun, best_acc, summarize
+from msrs.report.study import StudyRun, best_acc, early_layer_norms, summarize
 from msrs.report.study_claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, Study, compare
 
 FACTOR = re.compile(r"^dense_d\d+(?:_ctc01)?(?:_drop)?$")
 DEEP = "_deep"
+BLOCK = re.compile(r"(?:^|\.)encoder\.encoders\.(\d+)\.")
 LONG = re.compile(r"_deep_e\d+$")  # the deep regime with a longer budget (<method>_deep_e<epochs>)
 # rows of the regime table: the default, the factors, then the deep regime
 _ORDER = ("dense", "dense_d8", "dense_d8_drop", "dense_d8_ctc01", "dense_d2_ctc01_drop",
@@ -54,6 +56,22 @@ def describe(runs: List[StudyRun]) -> str:
     if "dropout" in s:
         parts.append(f"dropout {s['dropout']:g}")
     return ", ".join(parts)
+
+
+def depth_decay(run: StudyRun) -> Optional[float]:
+    """log10 of (gradient norm of the first encoder block / that of the last), early in
+    training: the per-layer probe norms (effective weights, the run's early epochs)
+    combined per block as the root of their sum of squares.  -3 means the gradient
+    reaching the first block is 1000x smaller than at the last; None without probes
+    or with fewer than 2 blocks."""
+    per: Dict[int, float] = {}
+    for name, norm in early_layer_norms(run).items():
+        m = BLOCK.search(name)
+        if m:
+            per[int(m.group(1))] = per.get(int(m.group(1)), 0.0) + norm * norm
+    if len(per) < 2 or per[max(per)] <= 0 or per[min(per)] <= 0:
+        return None
+    return 0.5 * math.log10(per[min(per)] / per[max(per)])
 
 
 def deep_claims(s: Study) -> List[Claim]:
@@ -104,17 +122,23 @@ def regime_section(runs: Dict[str, List[StudyRun]], s: Study, plots_dir: Path,
         "one factor at a time towards the deep regime (8 encoder blocks, CTC weight 0.1, dropout "
         "0.1, as in the paper's configs): `dense_d*` are dense runs with a subset of those "
         "factors, `*_deep` runs have all three (docs/study_regime.md). Status uses the failure "
-        "threshold above; best validation accuracy is the best epoch of each seed.",
+        "threshold above; best validation accuracy is the best epoch of each seed. The last "
+        "column is how much smaller the task-loss gradient reaching the first encoder block is "
+        "than at the last one, early in training (probe on the effective weights, log10: -3 = "
+        "1000x smaller; the vanishing gradient MSRS is meant to cure).",
         "",
-        "| method | model | seeds | status | best valid acc | test WER (%) | test pooled [95 % CI] |",
-        "|---|---|---|---|---|---|---|",
+        "| method | model | seeds | seeds failing | status | best valid acc | test WER (%) | test pooled [95 % CI] "
+        "| gradient first/last encoder block (log10) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for m in methods:
         ci = s.ci(m)
         ci_txt = f"{ci[0]:.1f} [{ci[1]:.1f}, {ci[2]:.1f}]" if ci else "n/a"
         acc = summarize([best_acc(r.curve) for r in runs[m]])
-        L.append(f"| {m} | {describe(runs[m])} | {len(runs[m])} | {s.status(m)} | {acc.fmt(3)} | "
-                 f"{s.wer(m).fmt(1)} | {ci_txt} |")
+        w = [x for x in s.wers(m) if x is not None]
+        failing = f"{sum(x >= s.fail_wer for x in w)}/{len(w)}"
+        L.append(f"| {m} | {describe(runs[m])} | {len(runs[m])} | {failing} | {s.status(m)} | {acc.fmt(3)} | "
+                 f"{s.wer(m).fmt(1)} | {ci_txt} | {summarize([depth_decay(r) for r in runs[m]]).fmt(2)} |")
     factors = [m for m in methods if m == "dense" or FACTOR.match(m) or m == "dense_deep"]
     L += ["", "Dense training by factor (12 epochs) -- " + _reading(s, factors) + ".", ""]
     fixes = [m for m in methods if m.endswith(DEEP) and m != "dense_deep"]

@@ -68,7 +68,7 @@ def test_report_cli_tables_the_factors_and_says_which_stall(tmp_path):
                          "--fail_wer", "80"]) == 0
     md = out.read_text()
     sec = md.split("## Regime search", 1)[1]
-    assert "| dense_d8_ctc01 | 8 blocks, CTC 0.1, dropout 0 | 2 | fails | 0.320 ± 0.000 | 100.0 ± 0.0 |" in sec
+    assert "| dense_d8_ctc01 | 8 blocks, CTC 0.1, dropout 0 | 2 | 2/2 | fails | 0.320 ± 0.000 | 100.0 ± 0.0 |" in sec
     assert "Dense training by factor (12 epochs) -- fails: `dense_d8_ctc01`, `dense_deep`; trains: `dense`, `dense_d8`." in sec
     assert "(`dense_deep` fails): `curriculum_deep` trains, WER vs dense_deep lower." in sec
     assert "| (a-deep) dense training from scratch fails, deep regime (8 blocks, CTC 0.1, dropout 0.1) | **reproduced** |" in md
@@ -82,3 +82,17 @@ def test_deep_gradient_claim_compares_the_early_probes_of_msrs_deep_and_dense_de
                        errors={"test": [6] * 20}, grad=[g[s], g[s]], config=_conf(*DEEP))
     c = {c.key: c for c in deep_claims(Study(load_study(tmp_path), 0.7, 80.0))}["e-deep"]
     assert c.verdict == REPRODUCED and "(higher)" in c.why
+
+
+def test_depth_decay_is_log10_of_the_first_over_the_last_encoder_block_gradient(tmp_path):
+    import json
+
+    from msrs.report.study_regime import depth_decay
+
+    d = _write_run(tmp_path, "vsr_study_dense_deep_s0", STALL, config=_conf(*DEEP))
+    layers = {"encoder.encoders.0.a.weight": 3e-4, "encoder.encoders.0.b.weight": 4e-4,  # block 0: 5e-4
+              "encoder.encoders.7.a.weight": 0.5, "decoder.decoders.0.a.weight": 9.0}
+    (d / "grad_flow.jsonl").write_text(json.dumps({"step": 1, "epoch": 1, "global_norm": 1.0, "layers": layers})
+                                       + "\n" + json.dumps({"step": 9, "epoch": 9, "layers": {"encoder.encoders.0.a.weight": 1.0}}) + "\n")
+    run = load_study(tmp_path)["dense_deep"][0]
+    assert abs(depth_decay(run) - (-3.0)) < 1e-9  # epoch 9 is past the early window
