@@ -25,12 +25,12 @@ from msrs.report import study_plots
 from msrs.report.study import StudyRun, best_acc, early_layer_norms, summarize
 from msrs.report.study_claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, Study, compare
 
-FACTOR = re.compile(r"^dense_d\d+(?:_ctc01)?(?:_drop)?$")
+FACTOR = re.compile(r"^dense_d\d+(?:_ctc01)?(?:_drop)?(?:_lr1e3)?$")
 DEEP = "_deep"
 BLOCK = re.compile(r"(?:^|\.)encoder\.encoders\.(\d+)\.")
 LONG = re.compile(r"_deep_e\d+$")  # the deep regime with a longer budget (<method>_deep_e<epochs>)
 # rows of the regime table: the default, the factors, then the deep regime
-_ORDER = ("dense", "dense_d8", "dense_d8_drop", "dense_d8_ctc01", "dense_d2_ctc01_drop",
+_ORDER = ("dense", "dense_d8", "dense_d8_drop", "dense_d8_ctc01", "dense_d2_ctc01_drop", "dense_d8_lr1e3",
           "dense_deep", "curriculum_deep", "msrs_deep", "msrs_sparse_deep", "dense_ls_deep", "msrs_ls_deep")
 
 

@@ -15,7 +15,7 @@ def _load(name):
     return yaml.safe_load((STUDY / f"{name}.yaml").read_text())
 
 
-FACTOR = re.compile(r"^dense_d(?P<depth>\d+)(?P<ctc>_ctc01)?(?P<drop>_drop)?$")
+FACTOR = re.compile(r"^dense_d(?P<depth>\d+)(?P<ctc>_ctc01)?(?P<drop>_drop)?(?P<lr>_lr1e3)?$")
 
 
 def _regime(name: str) -> str:
@@ -92,8 +92,9 @@ DROPOUTS = ("dropout_rate", "positional_dropout_rate", "attention_dropout_rate")
 
 @pytest.mark.parametrize("name", [n for n in _methods("factor")])
 def test_each_regime_factor_config_is_dense_with_exactly_the_factors_its_name_says(name):
-    """dense_d<blocks>[_ctc01][_drop]: dense.yaml with that encoder depth, CTC weight
-    0.1 when named (else 0.5) and dropout 0.1 when named (else 0); nothing else."""
+    """dense_d<blocks>[_ctc01][_drop][_lr1e3]: dense.yaml with that encoder depth, CTC
+    weight 0.1 when named (else 0.5), dropout 0.1 when named (else 0), peak learning
+    rate 0.001 when named (else dense's 0.005); nothing else."""
     m = FACTOR.match(name)
     conf, base = _load(name), _load("dense")
     enc = conf["encoder_conf"]
@@ -101,6 +102,8 @@ def test_each_regime_factor_config_is_dense_with_exactly_the_factors_its_name_sa
     assert conf["model_conf"]["ctc_weight"] == (0.1 if m.group("ctc") else 0.5)
     drop = 0.1 if m.group("drop") else 0.0
     assert all(enc[k] == drop for k in DROPOUTS) and conf["decoder_conf"]["dropout_rate"] == drop
+    base_lr = base["optim_conf"].pop("lr")
+    assert conf["optim_conf"].pop("lr") == (0.001 if m.group("lr") else base_lr)
     for sect, keys in (("encoder_conf", {"num_blocks", *DROPOUTS}), ("decoder_conf", {"dropout_rate"}),
                        ("model_conf", {"ctc_weight"})):
         conf[sect] = {k: v for k, v in conf[sect].items() if k not in keys}
