@@ -242,7 +242,7 @@ def claims(s: Study) -> List[Claim]:
         )
     )
 
-    out.append(_claim_time(s))
+    out.append(claim_time(s))
 
     g_m, g_d = s.grad("msrs"), s.grad("dense")
     c = compare(g_m, g_d)
@@ -346,31 +346,32 @@ def _claim_layer_scale(s: Study) -> Claim:
     return Claim("g", text, v, why)
 
 
-def _claim_time(s: Study) -> Claim:
-    text = ">= 2x less training time (wall-clock to the target validation accuracy)"
-    if s.target is None or "msrs" not in s.runs:
+def claim_time(s: Study, msrs: str = "msrs", baselines: Sequence[str] = ("dense", "curriculum"),
+               key: str = "d", text: str = ">= 2x less training time (wall-clock to the target validation accuracy)") -> Claim:
+    """Claim (d) for the MSRS method ``msrs`` against the dense ``baselines``."""
+    if s.target is None or msrs not in s.runs:
         return Claim(
-            "d", text, INCONCLUSIVE, "no target (no dense baseline) or no MSRS run"
+            key, text, INCONCLUSIVE, f"no target (no dense baseline) or no `{msrs}` run"
         )
-    _, t_m, hit_m, n_m = s.to_target("msrs")
+    _, t_m, hit_m, n_m = s.to_target(msrs)
     refs = []
-    for m in ("dense", "curriculum"):
+    for m in baselines:
         if m in s.runs:
             _, t, hit, n = s.to_target(m)
             if hit == n >= MIN_SEEDS and t.mean is not None:
                 refs.append((t.mean, m, t))
     if n_m < MIN_SEEDS:
-        return Claim("d", text, INCONCLUSIVE, f"{n_m} MSRS seed(s): no spread")
+        return Claim(key, text, INCONCLUSIVE, f"{n_m} MSRS seed(s): no spread")
     if hit_m < n_m:
         return Claim(
-            "d",
+            key,
             text,
             NOT_REPRODUCED,
-            f"MSRS reached the target in {hit_m} of {n_m} seeds",
+            f"`{msrs}` reached the target in {hit_m} of {n_m} seeds",
         )
     if not refs:
         return Claim(
-            "d",
+            key,
             text,
             INCONCLUSIVE,
             f"MSRS reaches the target ({t_m.fmt(0, ' s')}); no dense baseline with >= 2 seeds does in every seed",
@@ -379,12 +380,12 @@ def _claim_time(s: Study) -> Claim:
     r = t_r.mean / t_m.mean if t_m.mean else float("inf")
     why = f"MSRS {t_m.fmt(0, ' s')}, {ref} {t_r.fmt(0, ' s')}: ratio {r:.2f}"
     if r < 2:
-        return Claim("d", text, NOT_REPRODUCED, why)
+        return Claim(key, text, NOT_REPRODUCED, why)
     if t_r.sd is None or t_m.sd is None:
-        return Claim("d", text, INCONCLUSIVE, why + " (< 2 seeds: no spread)")
+        return Claim(key, text, INCONCLUSIVE, why + " (< 2 seeds: no spread)")
     r_lo = (t_r.mean - t_r.sd) / (t_m.mean + t_m.sd)
     return Claim(
-        "d",
+        key,
         text,
         REPRODUCED if r_lo >= 2 else INCONCLUSIVE,
         why + f", conservative {r_lo:.2f}",

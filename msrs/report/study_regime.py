@@ -12,7 +12,9 @@ dropout) trains densely, so the study also runs:
 * the deep regime with a longer budget, ``<method>_deep_e<epochs>``.
 
 Claims (a), (b) and (e) are judged again in the deep regime with the rules of
-:mod:`msrs.report.study_claims` (``dense_deep``, ``msrs_deep`` for ``dense``, ``msrs``).
+:mod:`msrs.report.study_claims` (``dense_deep``, ``msrs_deep`` for ``dense``, ``msrs``),
+and claim (d) on the 36-epoch runs (``msrs_deep_e36`` against ``dense_deep_e36``, to
+the study's target validation accuracy).
 """
 
 import math
@@ -23,7 +25,7 @@ from typing import Dict, List, Optional
 
 from msrs.report import study_plots
 from msrs.report.study import StudyRun, best_acc, early_layer_norms, summarize
-from msrs.report.study_claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, Study, compare
+from msrs.report.study_claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, Study, claim_time, compare
 
 FACTOR = re.compile(r"^dense_d\d+(?:_ctc01)?(?:_drop)?(?:_lr1e3)?$")
 DEEP = "_deep"
@@ -75,11 +77,22 @@ def depth_decay(run: StudyRun) -> Optional[float]:
 
 
 def deep_claims(s: Study) -> List[Claim]:
-    """Claims (a), (b) and (e) in the deep regime (``dense_deep``, ``msrs_deep``);
-    none when neither ran."""
-    if "dense_deep" not in s.runs and "msrs_deep" not in s.runs:
+    """Claims (a), (b) and (e) in the deep regime (``dense_deep``, ``msrs_deep``) and
+    (d) on its 36-epoch runs; each pair only when one of its methods ran."""
+    deep = [m for m in ("dense_deep", "msrs_deep", "dense_deep_e36", "msrs_deep_e36") if m in s.runs]
+    if not deep:
         return []
-    regime = describe(s.runs.get("dense_deep") or s.runs.get("msrs_deep"))
+    regime = describe(s.runs[deep[0]])
+    out = []
+    if deep[0] in ("dense_deep", "msrs_deep"):
+        out += _deep_12(s, regime)
+    if "dense_deep_e36" in s.runs or "msrs_deep_e36" in s.runs:
+        out.append(claim_time(s, "msrs_deep_e36", ("dense_deep_e36",), "d-deep",
+                              f">= 2x less training time, deep regime, 36 epochs ({regime})"))
+    return out
+
+
+def _deep_12(s: Study, regime: str) -> List[Claim]:
     out = []
     st = s.status("dense_deep")
     v = {"fails": REPRODUCED, "trains": NOT_REPRODUCED}.get(st, INCONCLUSIVE)

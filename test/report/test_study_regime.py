@@ -96,3 +96,17 @@ def test_depth_decay_is_log10_of_the_first_over_the_last_encoder_block_gradient(
                                        + "\n" + json.dumps({"step": 9, "epoch": 9, "layers": {"encoder.encoders.0.a.weight": 1.0}}) + "\n")
     run = load_study(tmp_path)["dense_deep"][0]
     assert abs(depth_decay(run) - (-3.0)) < 1e-9  # epoch 9 is past the early window
+
+
+def test_deep_time_claim_times_msrs_against_dense_on_the_long_runs(tmp_path):
+    slow, fast = [0.3] * 6 + [0.5, 0.8], [0.3, 0.8, 0.8]
+    runs = _runs(tmp_path, {"dense_deep_e36": (slow, 16.7, DEEP), "msrs_deep_e36": (fast, 16.7, DEEP),
+                            "dense_deep": (STALL, 100.0, DEEP)})
+    c = {c.key: c for c in deep_claims(Study(runs, 0.7, 80.0))}["d-deep"]
+    assert c.verdict == REPRODUCED and "ratio 4.00" in c.why  # 8 vs 2 epochs of 70.5 s
+
+
+def test_deep_time_claim_not_reproduced_when_msrs_never_reaches_the_target(tmp_path):
+    runs = _runs(tmp_path, {"dense_deep_e36": (TRAIN, 16.7, DEEP), "msrs_deep_e36": (STALL, 100.0, DEEP)})
+    c = {c.key: c for c in deep_claims(Study(runs, 0.7, 80.0))}["d-deep"]
+    assert c.verdict == NOT_REPRODUCED and "`msrs_deep_e36` reached the target in 0 of 2 seeds" in c.why
