@@ -33,6 +33,8 @@ METHOD_ORDER = (
     "dense_d8_drop",
     "dense_d8_ctc01",
     "dense_d2_ctc01_drop",
+    "dense_d8_lr1e3",
+    "msrs_d8_lr1e3",
     "avsr_dense",
     "avsr_msrs",
 )

@@ -4,9 +4,10 @@ The paper's phenomenon is a deep model that dense training cannot train from
 scratch.  The study's default model (2 conformer blocks, CTC weight 0.5, no
 dropout) trains densely, so the study also runs:
 
-* the *factor* configs ``dense_d<blocks>[_ctc01][_drop]`` (conf/study/): dense
-  with a subset of the deep regime's three factors (8 encoder blocks, CTC
-  weight 0.1, dropout 0.1), to see which one makes dense training stall;
+* the *factor* configs ``dense_d<blocks>[_ctc01][_drop][_lr1e3]`` (conf/study/):
+  dense with a subset of the deep regime's three factors (8 encoder blocks, CTC
+  weight 0.1, dropout 0.1), or with a 5x lower peak learning rate, to see which
+  one makes dense training stall; ``msrs_d8_lr1e3`` is MSRS at that setting;
 * the *deep* regime ``<method>_deep`` (all three factors): ``dense_deep``,
   ``msrs_deep``, Auto-AVSR's fix ``curriculum_deep``, LayerScale ``*_ls_deep``;
 * the deep regime with a longer budget, ``<method>_deep_e<epochs>``.
@@ -27,12 +28,12 @@ from msrs.report import study_plots
 from msrs.report.study import StudyRun, best_acc, early_layer_norms, summarize
 from msrs.report.study_claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, Study, claim_time, compare
 
-FACTOR = re.compile(r"^dense_d\d+(?:_ctc01)?(?:_drop)?(?:_lr1e3)?$")
+FACTOR = re.compile(r"^(?:dense|msrs)_d\d+(?:_ctc01)?(?:_drop)?(?:_lr1e3)?$")
 DEEP = "_deep"
 BLOCK = re.compile(r"(?:^|\.)encoder\.encoders\.(\d+)\.")
 LONG = re.compile(r"_deep_e\d+$")  # the deep regime with a longer budget (<method>_deep_e<epochs>)
 # rows of the regime table: the default, the factors, then the deep regime
-_ORDER = ("dense", "dense_d8", "dense_d8_drop", "dense_d8_ctc01", "dense_d2_ctc01_drop", "dense_d8_lr1e3",
+_ORDER = ("dense", "dense_d8", "dense_d8_drop", "dense_d8_ctc01", "dense_d2_ctc01_drop", "dense_d8_lr1e3", "msrs_d8_lr1e3",
           "dense_deep", "curriculum_deep", "msrs_deep", "msrs_sparse_deep", "dense_ls_deep", "msrs_ls_deep")
 
 
@@ -152,7 +153,7 @@ def regime_section(runs: Dict[str, List[StudyRun]], s: Study, plots_dir: Path,
         failing = f"{sum(x >= s.fail_wer for x in w)}/{len(w)}"
         L.append(f"| {m} | {describe(runs[m])} | {len(runs[m])} | {failing} | {s.status(m)} | {acc.fmt(3)} | "
                  f"{s.wer(m).fmt(1)} | {ci_txt} | {summarize([depth_decay(r) for r in runs[m]]).fmt(2)} |")
-    factors = [m for m in methods if m == "dense" or FACTOR.match(m) or m == "dense_deep"]
+    factors = [m for m in methods if m.startswith("dense") and (m == "dense" or FACTOR.match(m) or m == "dense_deep")]
     L += ["", "Dense training by factor (12 epochs) -- " + _reading(s, factors) + ".", ""]
     fixes = [m for m in methods if m.endswith(DEEP) and m != "dense_deep"]
     if fixes and "dense_deep" in runs:
@@ -160,6 +161,13 @@ def regime_section(runs: Dict[str, List[StudyRun]], s: Study, plots_dir: Path,
               + "; ".join(f"`{m}` {s.status(m)}, WER vs dense_deep {s.compare_wer(m, 'dense_deep')}"
                           for m in fixes)
               + ". (`curriculum_deep` is Auto-AVSR's fix, `*_ls_deep` LayerScale.)", ""]
+    if "dense_d8_lr1e3" in runs and "msrs_d8_lr1e3" in runs:
+        ep = {m: s.to_target(m) for m in ("dense_d8_lr1e3", "msrs_d8_lr1e3")}
+        L += ["MSRS where the deep dense model trains (8 blocks, peak learning rate 0.001): "
+              f"`msrs_d8_lr1e3` {s.status('msrs_d8_lr1e3')}, WER vs `dense_d8_lr1e3` "
+              f"({s.status('dense_d8_lr1e3')}): {s.compare_wer('msrs_d8_lr1e3', 'dense_d8_lr1e3')}; "
+              + "; ".join(f"`{m}` reaches the target in {hit}/{n} seeds (epochs {e.fmt(1)})"
+                          for m, (e, _, hit, n) in ep.items()) + ".", ""]
     p = study_plots.accuracy_curves({m: runs[m] for m in methods}, None,
                                     plots_dir / "regime_valid_acc.png")
     if p is not None:

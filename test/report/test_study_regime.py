@@ -110,3 +110,15 @@ def test_deep_time_claim_not_reproduced_when_msrs_never_reaches_the_target(tmp_p
     runs = _runs(tmp_path, {"dense_deep_e36": (TRAIN, 16.7, DEEP), "msrs_deep_e36": (STALL, 100.0, DEEP)})
     c = {c.key: c for c in deep_claims(Study(runs, 0.7, 80.0))}["d-deep"]
     assert c.verdict == NOT_REPRODUCED and "`msrs_deep_e36` reached the target in 0 of 2 seeds" in c.why
+
+
+def test_regime_section_compares_msrs_with_dense_where_the_deep_model_trains(tmp_path):
+    exp = tmp_path / "exp"
+    _runs(exp, {"dense_d8_lr1e3": ([0.3, 0.5, 0.75], 16.7, (8, 0.5, 0.0)),
+                "msrs_d8_lr1e3": ([0.3, 0.4, 0.6], 33.3, (8, 0.5, 0.0))})
+    out = tmp_path / "results.md"
+    assert study_report(["--exp_dir", str(exp), "--out", str(out), "--plots_dir", str(tmp_path / "plots"),
+                         "--fail_wer", "80", "--target_acc", "0.7"]) == 0
+    md = out.read_text()
+    assert ("`msrs_d8_lr1e3` trains, WER vs `dense_d8_lr1e3` (trains): higher; `dense_d8_lr1e3` reaches "
+            "the target in 2/2 seeds (epochs 3.0 ± 0.0); `msrs_d8_lr1e3` reaches the target in 0/2 seeds") in md
