@@ -114,7 +114,7 @@ done
 for m in ${avsr_methods}; do
     [ -f "conf/study/avsr_${m}.yaml" ] || { log "ERROR: avsr_methods: no conf/study/avsr_${m}.yaml"; exit 2; }
 done
-curricula=""; for m in ${methods}; do ! is_curriculum "${m}" || curricula="${curricula} ${m}"; done
+curricula=""; for m in ${methods}; do ! is_curriculum "${m}" || curricula="${curricula:+${curricula} }${m}"; done
 if ! grep -q "\"${preset}\"" "${MAIN_ROOT}/msrs/bin/synth_corpus.py"; then
     log "ERROR: --preset ${preset}: msrs.bin.synth_corpus has no such preset"; exit 2
 fi
@@ -167,7 +167,7 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     drv --stage 2 --stop_stage 6 --test_sets "${ts}" --train_config conf/study/dense.yaml
     if [ -n "${curricula}" ]; then  # the short-utterance subset (statistics do not depend on the model)
         drv --stage 3 --stop_stage 6 --test_sets "${ts}" --train_subset "${curriculum_subset}" \
-            --train_config "conf/study/$(set -- ${curricula}; echo "$1")_short.yaml"
+            --train_config "conf/study/${curricula%% *}_short.yaml"
     fi
     if [ -n "${avsr_methods}" ]; then  # the audio streams' statistics (stage 6 per modality)
         drv --stage 6 --stop_stage 6 --test_sets "${ts}" "${avsr_opts[@]}" \

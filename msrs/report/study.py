@@ -246,6 +246,11 @@ def summarize(values: Sequence[Optional[float]]) -> Summary:
     return Summary(float(np.mean(v)), sd, len(v), v)
 
 
+def fmt_ci(ci) -> str:
+    """``mean [low, high]`` of a :func:`pooled_wer_ci` result (``n/a`` for None)."""
+    return f"{ci[0]:.1f} [{ci[1]:.1f}, {ci[2]:.1f}]" if ci else "n/a"
+
+
 def pooled_wer_ci(scores: Sequence[SetScore], n_resamples=1000, seed=0, level=0.95):
     """Bootstrap CI over test utterances of the seed-mean WER.
 

@@ -8,7 +8,7 @@ from typing import Dict, List, Optional, Sequence
 
 from msrs.report import study_plots
 from msrs.report.study_regime import deep_claims, regime_methods, regime_section
-from msrs.report.study import StudyRun, babble_snr, group_density, summarize
+from msrs.report.study import StudyRun, babble_snr, fmt_ci, group_density, summarize
 from msrs.report.study_claims import RULES, Study, cis_overlap, claims, noisy_conditions
 
 METHOD_ORDER = (
@@ -81,10 +81,6 @@ def _order(methods) -> List[str]:
     return known + sorted(m for m in methods if m not in known)
 
 
-def _ci(ci) -> str:
-    return f"{ci[0]:.1f} [{ci[1]:.1f}, {ci[2]:.1f}]" if ci else "n/a"
-
-
 def _babble_table(runs, study: Study, methods: List[str]) -> List[str]:
     """Test WER of the methods decoded in babble: clean and per SNR."""
     per_method = {m: noisy_conditions(study, m) for m in methods}
@@ -104,9 +100,9 @@ def _babble_table(runs, study: Study, methods: List[str]) -> List[str]:
         "|" + "---|" * (4 + 2 * len(conds)),
     ]
     for m in noisy:
-        cells = [m, str(len(runs[m])), study.wer(m).fmt(1), _ci(study.ci(m))]
+        cells = [m, str(len(runs[m])), study.wer(m).fmt(1), fmt_ci(study.ci(m))]
         for c in conds:
-            cells += [study.wer(m, c).fmt(1), _ci(study.ci(m, c))]
+            cells += [study.wer(m, c).fmt(1), fmt_ci(study.ci(m, c))]
         L.append("| " + " | ".join(cells) + " |")
     return L + [""]
 
@@ -179,7 +175,7 @@ def write_report(
         cis = {}
         for t in test_sets:
             cis[t] = study.ci(m, t)
-            cells += [study.wer(m, t).fmt(1), _ci(cis[t])]
+            cells += [study.wer(m, t).fmt(1), fmt_ci(cis[t])]
         if len(test_sets) > 1:
             a = cis_overlap(cis[test_sets[0]], cis[test_sets[1]])
             agree_all.append(a)
@@ -272,11 +268,12 @@ def write_report(
         ]
 
     L += ["## Plots", ""]
+    regime = set(regime_methods(runs))
     plots = [
         (
             "Validation accuracy per epoch",
             study_plots.accuracy_curves(  # the regime search has its own plot
-                {m: rs for m, rs in runs.items() if m == "dense" or m not in regime_methods(runs)},
+                {m: rs for m, rs in runs.items() if m == "dense" or m not in regime},
                 study.target, plots_dir / "valid_acc.png",
             ),
         ),

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from msrs.report import study_plots
-from msrs.report.study import StudyRun, best_acc, early_layer_norms, summarize
-from msrs.report.study_claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, Study, claim_time, compare
+from msrs.report.study import StudyRun, best_acc, early_layer_norms, fmt_ci, summarize
+from msrs.report.study_claims import Claim, Study, claim_fails, claim_grad, claim_time, claim_trains
 
 FACTOR = re.compile(r"^(?:dense|msrs)_d\d+(?:_ctc01)?(?:_drop)?(?:_lr1e3)?$")
 DEEP = "_deep"
@@ -94,23 +94,12 @@ def deep_claims(s: Study) -> List[Claim]:
 
 
 def _deep_12(s: Study, regime: str) -> List[Claim]:
-    out = []
-    st = s.status("dense_deep")
-    v = {"fails": REPRODUCED, "trains": NOT_REPRODUCED}.get(st, INCONCLUSIVE)
-    out.append(Claim("a-deep", f"dense training from scratch fails, deep regime ({regime})", v,
-                     f"`dense_deep` {s.wer('dense_deep').fmt(1, ' %')}: {st}; failure: WER >= {s.fail_wer:.1f} %"))
-    st = s.status("msrs_deep")
-    v = {"trains": REPRODUCED, "fails": NOT_REPRODUCED}.get(st, INCONCLUSIVE)
-    why = f"`msrs_deep` {s.wer('msrs_deep').fmt(1, ' %')}: {st}"
-    if "dense_deep" in s.runs and "msrs_deep" in s.runs:
-        why += f"; vs dense_deep: {s.compare_wer('msrs_deep', 'dense_deep')} WER"
-    out.append(Claim("b-deep", f"MSRS trains from scratch, deep regime ({regime})", v, why))
-    g_m, g_d = s.grad("msrs_deep"), s.grad("dense_deep")
-    c = compare(g_m, g_d)
-    v = {"higher": REPRODUCED, "lower": NOT_REPRODUCED, "no difference": NOT_REPRODUCED}.get(c, INCONCLUSIVE)
-    out.append(Claim("e-deep", f"healthier gradient flow early in training, deep regime ({regime})", v,
-                     f"early gradient norm: MSRS {g_m.fmt(3)}, dense {g_d.fmt(3)} ({c})"))
-    return out
+    return [
+        claim_fails(s, "dense_deep", "a-deep", f"dense training from scratch fails, deep regime ({regime})"),
+        claim_trains(s, "msrs_deep", "dense_deep", "b-deep", f"MSRS trains from scratch, deep regime ({regime})"),
+        claim_grad(s, "msrs_deep", "dense_deep", "e-deep",
+                   f"healthier gradient flow early in training, deep regime ({regime})"),
+    ]
 
 
 def _reading(s: Study, methods: List[str]) -> str:
@@ -146,13 +135,11 @@ def regime_section(runs: Dict[str, List[StudyRun]], s: Study, plots_dir: Path,
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for m in methods:
-        ci = s.ci(m)
-        ci_txt = f"{ci[0]:.1f} [{ci[1]:.1f}, {ci[2]:.1f}]" if ci else "n/a"
         acc = summarize([best_acc(r.curve) for r in runs[m]])
         w = [x for x in s.wers(m) if x is not None]
         failing = f"{sum(x >= s.fail_wer for x in w)}/{len(w)}"
         L.append(f"| {m} | {describe(runs[m])} | {len(runs[m])} | {failing} | {s.status(m)} | {acc.fmt(3)} | "
-                 f"{s.wer(m).fmt(1)} | {ci_txt} | {summarize([depth_decay(r) for r in runs[m]]).fmt(2)} |")
+                 f"{s.wer(m).fmt(1)} | {fmt_ci(s.ci(m))} | {summarize([depth_decay(r) for r in runs[m]]).fmt(2)} |")
     factors = [m for m in methods if m.startswith("dense") and (m == "dense" or FACTOR.match(m) or m == "dense_deep")]
     L += ["", "Dense training by factor (12 epochs) -- " + _reading(s, factors) + ".", ""]
     fixes = [m for m in methods if m.endswith(DEEP) and m != "dense_deep"]
