@@ -157,10 +157,10 @@ def _search_end(config: dict) -> Optional[int]:
 
 def model_settings(config: dict) -> Dict[str, float]:
     """The regime factors of a training config: encoder ``blocks``, ``ctc_weight``,
-    encoder ``dropout`` (rate); absent keys are left out."""
+    encoder ``dropout`` (rate), peak learning rate ``lr``; absent keys are left out."""
     enc, model = config.get("encoder_conf") or {}, config.get("model_conf") or {}
     out = {"blocks": enc.get("num_blocks"), "ctc_weight": model.get("ctc_weight"),
-           "dropout": enc.get("dropout_rate")}
+           "dropout": enc.get("dropout_rate"), "lr": (config.get("optim_conf") or {}).get("lr")}
     return {k: v for k, v in out.items() if v is not None}
 
 

@@ -4,10 +4,11 @@ The paper's phenomenon is a deep model that dense training cannot train from
 scratch.  The study's default model (2 conformer blocks, CTC weight 0.5, no
 dropout) trains densely, so the study also runs:
 
-* the *factor* configs ``dense_d<blocks>[_ctc01][_drop][_lr1e3]`` (conf/study/):
+* the *factor* configs ``dense_d<blocks>[_ctc01][_drop][_lr<m>e<k>]`` (conf/study/):
   dense with a subset of the deep regime's three factors (8 encoder blocks, CTC
-  weight 0.1, dropout 0.1), or with a 5x lower peak learning rate, to see which
-  one makes dense training stall; ``msrs_d8_lr1e3`` is MSRS at that setting;
+  weight 0.1, dropout 0.1), or with a lower peak learning rate (m x 10^-k), to see
+  which one makes dense training stall; ``msrs_<same suffix>`` is MSRS and
+  ``curriculum_<same suffix>`` Auto-AVSR's curriculum at that setting;
 * the *deep* regime ``<method>_deep`` (all three factors): ``dense_deep``,
   ``msrs_deep``, Auto-AVSR's fix ``curriculum_deep``, LayerScale ``*_ls_deep``;
 * the deep regime with a longer budget, ``<method>_deep_e<epochs>``.
@@ -28,12 +29,13 @@ from msrs.report import study_plots
 from msrs.report.study import StudyRun, best_acc, early_layer_norms, fmt_ci, summarize
 from msrs.report.study_claims import Claim, Study, claim_fails, claim_grad, claim_time, claim_trains
 
-FACTOR = re.compile(r"^(?:dense|msrs)_d\d+(?:_ctc01)?(?:_drop)?(?:_lr1e3)?$")
+FACTOR = re.compile(r"^(?:dense|msrs|curriculum)_d\d+(?:_ctc01)?(?:_drop)?(?:_lr\d+e\d+)?$")
 DEEP = "_deep"
 BLOCK = re.compile(r"(?:^|\.)encoder\.encoders\.(\d+)\.")
 LONG = re.compile(r"_deep_e\d+$")  # the deep regime with a longer budget (<method>_deep_e<epochs>)
 # rows of the regime table: the default, the factors, then the deep regime
-_ORDER = ("dense", "dense_d8", "dense_d8_drop", "dense_d8_ctc01", "dense_d2_ctc01_drop", "dense_d8_lr1e3", "msrs_d8_lr1e3",
+_ORDER = ("dense", "dense_d4", "curriculum_d4", "msrs_d4", "dense_d8", "dense_d8_drop", "dense_d8_ctc01", "dense_d2_ctc01_drop",
+          "dense_d8_lr25e4", "msrs_d8_lr25e4", "dense_d8_lr1e3", "msrs_d8_lr1e3",
           "dense_deep", "curriculum_deep", "msrs_deep", "msrs_sparse_deep", "dense_ls_deep", "msrs_ls_deep")
 
 
@@ -49,7 +51,7 @@ def regime_methods(runs: Dict[str, List[StudyRun]]) -> List[str]:
 
 
 def describe(runs: List[StudyRun]) -> str:
-    """``8 blocks, CTC 0.1, dropout 0.1`` from a method's run configs ('' if unknown)."""
+    """``8 blocks, CTC 0.1, dropout 0.1, lr 0.005`` from a method's run configs ('' if unknown)."""
     s = next((r.settings for r in runs if r.settings), {})
     parts = []
     if "blocks" in s:
@@ -58,6 +60,8 @@ def describe(runs: List[StudyRun]) -> str:
         parts.append(f"CTC {s['ctc_weight']:g}")
     if "dropout" in s:
         parts.append(f"dropout {s['dropout']:g}")
+    if "lr" in s:
+        parts.append(f"lr {s['lr']:g}")
     return ", ".join(parts)
 
 
@@ -148,11 +152,14 @@ def regime_section(runs: Dict[str, List[StudyRun]], s: Study, plots_dir: Path,
               + "; ".join(f"`{m}` {s.status(m)}, WER vs dense_deep {s.compare_wer(m, 'dense_deep')}"
                           for m in fixes)
               + ". (`curriculum_deep` is Auto-AVSR's fix, `*_ls_deep` LayerScale.)", ""]
-    if "dense_d8_lr1e3" in runs and "msrs_d8_lr1e3" in runs:
-        ep = {m: s.to_target(m) for m in ("dense_d8_lr1e3", "msrs_d8_lr1e3")}
-        L += ["MSRS where the deep dense model trains (8 blocks, peak learning rate 0.001): "
-              f"`msrs_d8_lr1e3` {s.status('msrs_d8_lr1e3')}, WER vs `dense_d8_lr1e3` "
-              f"({s.status('dense_d8_lr1e3')}): {s.compare_wer('msrs_d8_lr1e3', 'dense_d8_lr1e3')}; "
+    for ms in (m for m in methods if not m.startswith("dense") and FACTOR.match(m)):
+        dn = "dense" + ms[ms.index("_d"):]
+        if dn not in runs:
+            continue
+        ep = {m: s.to_target(m) for m in (dn, ms)}
+        L += [f"{'MSRS' if ms.startswith('msrs') else 'The curriculum'} against dense "
+              f"at the same setting ({describe(runs[ms])}): "
+              f"`{ms}` {s.status(ms)}, WER vs `{dn}` ({s.status(dn)}): {s.compare_wer(ms, dn)}; "
               + "; ".join(f"`{m}` reaches the target in {hit}/{n} seeds (epochs {e.fmt(1)})"
                           for m, (e, _, hit, n) in ep.items()) + ".", ""]
     p = study_plots.accuracy_curves({m: runs[m] for m in methods}, None,

@@ -15,7 +15,7 @@ def _load(name):
     return yaml.safe_load((STUDY / f"{name}.yaml").read_text())
 
 
-FACTOR = re.compile(r"^(?P<base>dense|msrs)_d(?P<depth>\d+)(?P<ctc>_ctc01)?(?P<drop>_drop)?(?P<lr>_lr1e3)?$")
+FACTOR = re.compile(r"^(?P<base>dense|msrs|curriculum)_d(?P<depth>\d+)(?P<ctc>_ctc01)?(?P<drop>_drop)?(?:_lr(?P<lr_m>\d+)e(?P<lr_k>\d+))?(?P<short>_short)?$")
 
 
 def _regime(name: str) -> str:
@@ -92,18 +92,20 @@ DROPOUTS = ("dropout_rate", "positional_dropout_rate", "attention_dropout_rate")
 
 @pytest.mark.parametrize("name", [n for n in _methods("factor")])
 def test_each_regime_factor_config_is_dense_with_exactly_the_factors_its_name_says(name):
-    """<dense|msrs>_d<blocks>[_ctc01][_drop][_lr1e3]: dense.yaml (msrs.yaml) with that
+    """<dense|msrs|curriculum>_d<blocks>[_ctc01][_drop][_lr<m>e<k>][_short]: dense.yaml
+    (msrs.yaml, curriculum[_short].yaml) with that
     encoder depth, CTC weight 0.1 when named (else 0.5), dropout 0.1 when named (else
-    0), peak learning rate 0.001 when named (else 0.005); nothing else."""
+    0), peak learning rate m x 10^-k when named (else the base's 0.005); nothing else."""
     m = FACTOR.match(name)
-    conf, base = _load(name), _load(m.group("base"))
+    conf, base = _load(name), _load(m.group("base") + (m.group("short") or ""))
     enc = conf["encoder_conf"]
     assert enc["num_blocks"] == int(m.group("depth"))
     assert conf["model_conf"]["ctc_weight"] == (0.1 if m.group("ctc") else 0.5)
     drop = 0.1 if m.group("drop") else 0.0
     assert all(enc[k] == drop for k in DROPOUTS) and conf["decoder_conf"]["dropout_rate"] == drop
     base_lr = base["optim_conf"].pop("lr")
-    assert conf["optim_conf"].pop("lr") == (0.001 if m.group("lr") else base_lr)
+    want = int(m.group("lr_m")) * 10.0 ** -int(m.group("lr_k")) if m.group("lr_m") else base_lr
+    assert abs(conf["optim_conf"].pop("lr") - want) < 1e-12, name
     assert _without_regime(conf) == _without_regime(base), name
 
 

@@ -11,9 +11,9 @@ from test_study_report import _write_run
 STALL, TRAIN = [0.30, 0.31, 0.30, 0.32], [0.3, 0.5, 0.7, 0.8]
 
 
-def _conf(blocks, ctc, drop):
+def _conf(blocks, ctc, drop, lr=None):
     return (f"encoder_conf:\n  num_blocks: {blocks}\n  dropout_rate: {drop}\n"
-            f"model_conf:\n  ctc_weight: {ctc}\n")
+            f"model_conf:\n  ctc_weight: {ctc}\n" + (f"optim_conf:\n  lr: {lr}\n" if lr else ""))
 
 
 def _runs(exp, spec):
@@ -112,13 +112,35 @@ def test_deep_time_claim_not_reproduced_when_msrs_never_reaches_the_target(tmp_p
     assert c.verdict == NOT_REPRODUCED and "`msrs_deep_e36` reached the target in 0 of 2 seeds" in c.why
 
 
-def test_regime_section_compares_msrs_with_dense_where_the_deep_model_trains(tmp_path):
+def test_regime_section_compares_msrs_with_dense_at_each_factor_setting_both_ran(tmp_path):
     exp = tmp_path / "exp"
-    _runs(exp, {"dense_d8_lr1e3": ([0.3, 0.5, 0.75], 16.7, (8, 0.5, 0.0)),
-                "msrs_d8_lr1e3": ([0.3, 0.4, 0.6], 33.3, (8, 0.5, 0.0))})
+    _runs(exp, {"dense_d8_lr1e3": ([0.3, 0.5, 0.75], 16.7, (8, 0.5, 0.0, 0.001)),
+                "msrs_d8_lr1e3": ([0.3, 0.4, 0.6], 33.3, (8, 0.5, 0.0, 0.001)),
+                "dense_d4": (STALL, 100.0, (4, 0.5, 0.0, 0.005)), "msrs_d4": (TRAIN, 16.7, (4, 0.5, 0.0, 0.005)),
+                "msrs_d8_lr25e4": (TRAIN, 16.7, (8, 0.5, 0.0, 0.0025))})  # no dense twin: no line
     out = tmp_path / "results.md"
     assert study_report(["--exp_dir", str(exp), "--out", str(out), "--plots_dir", str(tmp_path / "plots"),
                          "--fail_wer", "80", "--target_acc", "0.7"]) == 0
     md = out.read_text()
-    assert ("`msrs_d8_lr1e3` trains, WER vs `dense_d8_lr1e3` (trains): higher; `dense_d8_lr1e3` reaches "
+    assert ("MSRS against dense at the same setting (8 blocks, CTC 0.5, dropout 0, lr 0.001): "
+            "`msrs_d8_lr1e3` trains, WER vs `dense_d8_lr1e3` (trains): higher; `dense_d8_lr1e3` reaches "
             "the target in 2/2 seeds (epochs 3.0 ± 0.0); `msrs_d8_lr1e3` reaches the target in 0/2 seeds") in md
+    assert ("MSRS against dense at the same setting (4 blocks, CTC 0.5, dropout 0, lr 0.005): "
+            "`msrs_d4` trains, WER vs `dense_d4` (fails): lower") in md
+    assert "`msrs_d8_lr25e4` trains, WER vs" not in md
+    assert "`curriculum_d4` trains" not in md  # never ran
+    assert "| msrs_d8_lr25e4 | 8 blocks, CTC 0.5, dropout 0, lr 0.0025 | 2 |" in md
+
+
+def test_regime_section_compares_the_curriculum_with_dense_at_a_factor_setting(tmp_path):
+    exp = tmp_path / "exp"
+    _runs(exp, {"dense_d4": (STALL, 100.0, (4, 0.5, 0.0, 0.005)), "curriculum_d4": (TRAIN, 16.7, (4, 0.5, 0.0, 0.005))})
+    for s in (0, 1):  # its first stage, joined to the run
+        _write_run(exp, f"vsr_study_curriculum_d4_s{s}_short", [0.2, 0.3], config=_conf(4, 0.5, 0.0, 0.005))
+    out = tmp_path / "results.md"
+    assert study_report(["--exp_dir", str(exp), "--out", str(out), "--plots_dir", str(tmp_path / "plots"),
+                         "--fail_wer", "80"]) == 0
+    md = out.read_text()
+    assert ("The curriculum against dense at the same setting (4 blocks, CTC 0.5, dropout 0, lr 0.005): "
+            "`curriculum_d4` trains, WER vs `dense_d4` (fails): lower") in md
+    assert "| curriculum_d4_short |" not in md
