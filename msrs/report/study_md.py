@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from msrs.report import study_plots
-from msrs.report.study_regime import deep_claims, regime_methods, regime_section
+from msrs.report.study_regime import boundary_claims, deep_claims, regime_methods, regime_section
 from msrs.report.study import StudyRun, babble_snr, fmt_ci, group_density, summarize
 from msrs.report.study_claims import RULES, Study, cis_overlap, claims, noisy_conditions
 
@@ -36,6 +36,14 @@ METHOD_ORDER = (
     "dense_d4",
     "curriculum_d4",
     "msrs_d4",
+    "msrs_sparse_d4",
+    "snip_d4",
+    "gmp_d4",
+    "set_d4",
+    "rigl_d4",
+    "cs_d4",
+    "dense_ls_d4",
+    "msrs_ls_d4",
     "dense_d8_lr25e4",
     "msrs_d8_lr25e4",
     "dense_d8_lr1e3",
@@ -142,7 +150,7 @@ def write_report(
     ]
 
     L += ["## Claims", "", "| claim | verdict | evidence |", "|---|---|---|"]
-    cl = claims(study) + deep_claims(study)
+    cl = claims(study) + boundary_claims(study) + deep_claims(study)
     for c in cl:
         L.append(f"| ({c.key}) {c.text} | **{c.verdict}** | {c.why} |")
     L += [
@@ -292,7 +300,8 @@ def write_report(
         ),
         (
             "Mask density per layer",
-            study_plots.density_layers(runs, plots_dir / "density.png"),
+            study_plots.density_layers({m: rs for m, rs in runs.items() if m not in regime},
+                                       plots_dir / "density.png"),
         ),
     ]
     for title, p in plots:

@@ -27,14 +27,19 @@ from typing import Dict, List, Optional
 
 from msrs.report import study_plots
 from msrs.report.study import StudyRun, best_acc, early_layer_norms, fmt_ci, summarize
-from msrs.report.study_claims import Claim, Study, claim_fails, claim_grad, claim_time, claim_trains
+from msrs.report.study_claims import (Claim, Study, claim_fails, claim_grad, claim_sparse, claim_time,
+                                      claim_trains)
 
-FACTOR = re.compile(r"^(?:dense|msrs|curriculum)_d\d+(?:_ctc01)?(?:_drop)?(?:_lr\d+e\d+)?$")
+# <method>_<setting>: a study method at a factor setting (dense_d8_lr1e3, msrs_sparse_d4, ...)
+FACTOR = re.compile(r"^(?P<method>[a-z]+(?:_[a-z]+)*?)(?P<setting>_d\d+(?:_ctc01)?(?:_drop)?(?:_lr\d+e\d+)?)$")
+# the boundary regime: every study method at depth 4 (claims a-g judged again there)
+BOUNDARY = "_d4"
 DEEP = "_deep"
 BLOCK = re.compile(r"(?:^|\.)encoder\.encoders\.(\d+)\.")
 LONG = re.compile(r"_deep_e\d+$")  # the deep regime with a longer budget (<method>_deep_e<epochs>)
 # rows of the regime table: the default, the factors, then the deep regime
-_ORDER = ("dense", "dense_d4", "curriculum_d4", "msrs_d4", "dense_d8", "dense_d8_drop", "dense_d8_ctc01", "dense_d2_ctc01_drop",
+_ORDER = ("dense", "dense_d4", "curriculum_d4", "msrs_d4", "msrs_sparse_d4", "snip_d4", "gmp_d4", "set_d4", "rigl_d4",
+          "cs_d4", "dense_ls_d4", "msrs_ls_d4", "dense_d8", "dense_d8_drop", "dense_d8_ctc01", "dense_d2_ctc01_drop",
           "dense_d8_lr25e4", "msrs_d8_lr25e4", "dense_d8_lr1e3", "msrs_d8_lr1e3",
           "dense_deep", "curriculum_deep", "msrs_deep", "msrs_sparse_deep", "dense_ls_deep", "msrs_ls_deep")
 
@@ -106,6 +111,33 @@ def _deep_12(s: Study, regime: str) -> List[Claim]:
     ]
 
 
+def _method(m: str) -> Optional[str]:
+    """The study method of a factor-setting run name (``msrs_sparse`` for ``msrs_sparse_d4``)."""
+    f = FACTOR.match(m)
+    return f.group("method") if f else None
+
+
+def _hits(s: Study, m: str) -> str:
+    e, _, hit, n = s.to_target(m)
+    return f"{hit}/{n} seeds" + (f" (epochs {e.fmt(1)})" if hit else "")
+
+
+def boundary_claims(s: Study) -> List[Claim]:
+    """Claims (a)-(e) judged in the boundary regime (``<method>_d4``: 4 encoder blocks
+    at the study's learning rate), each with the same rule as in the default regime; []
+    when ``dense_d4`` did not run."""
+    d, m = "dense" + BOUNDARY, "msrs" + BOUNDARY
+    if d not in s.runs:
+        return []
+    at = f"boundary regime ({describe(s.runs[d])})"
+    out = [claim_fails(s, d, "a-d4", f"dense training from scratch fails, {at}"),
+           claim_trains(s, m, d, "b-d4", f"MSRS trains from scratch, {at}"),
+           claim_sparse(s, m, BOUNDARY, "c-d4", f"the other sparse methods (SNIP, GMP, SET, RigL, CS) do not, {at}"),
+           claim_time(s, m, (d, "curriculum" + BOUNDARY), "d-d4", f">= 2x less training time, {at}"),
+           claim_grad(s, m, d, "e-d4", f"healthier gradient flow early in training, {at}")]
+    return out
+
+
 def _reading(s: Study, methods: List[str]) -> str:
     by = {}
     for m in methods:
@@ -144,7 +176,7 @@ def regime_section(runs: Dict[str, List[StudyRun]], s: Study, plots_dir: Path,
         failing = f"{sum(x >= s.fail_wer for x in w)}/{len(w)}"
         L.append(f"| {m} | {describe(runs[m])} | {len(runs[m])} | {failing} | {s.status(m)} | {acc.fmt(3)} | "
                  f"{s.wer(m).fmt(1)} | {fmt_ci(s.ci(m))} | {summarize([depth_decay(r) for r in runs[m]]).fmt(2)} |")
-    factors = [m for m in methods if m.startswith("dense") and (m == "dense" or FACTOR.match(m) or m == "dense_deep")]
+    factors = [m for m in methods if m in ("dense", "dense_deep") or _method(m) == "dense"]
     L += ["", "Dense training by factor (12 epochs) -- " + _reading(s, factors) + ".", ""]
     fixes = [m for m in methods if m.endswith(DEEP) and m != "dense_deep"]
     if fixes and "dense_deep" in runs:
@@ -152,20 +184,35 @@ def regime_section(runs: Dict[str, List[StudyRun]], s: Study, plots_dir: Path,
               + "; ".join(f"`{m}` {s.status(m)}, WER vs dense_deep {s.compare_wer(m, 'dense_deep')}"
                           for m in fixes)
               + ". (`curriculum_deep` is Auto-AVSR's fix, `*_ls_deep` LayerScale.)", ""]
-    for ms in (m for m in methods if not m.startswith("dense") and FACTOR.match(m)):
-        dn = "dense" + ms[ms.index("_d"):]
-        if dn not in runs:
+    groups: Dict[str, List[str]] = {}
+    for m in methods:
+        if FACTOR.match(m):
+            groups.setdefault(FACTOR.match(m).group("setting"), []).append(m)
+    for setting, ms in groups.items():
+        dn = "dense" + setting
+        if dn not in runs or len(ms) < 2:
             continue
-        ep = {m: s.to_target(m) for m in (dn, ms)}
-        L += [f"{'MSRS' if ms.startswith('msrs') else 'The curriculum'} against dense "
-              f"at the same setting ({describe(runs[ms])}): "
-              f"`{ms}` {s.status(ms)}, WER vs `{dn}` ({s.status(dn)}): {s.compare_wer(ms, dn)}; "
-              + "; ".join(f"`{m}` reaches the target in {hit}/{n} seeds (epochs {e.fmt(1)})"
-                          for m, (e, _, hit, n) in ep.items()) + ".", ""]
-    p = study_plots.accuracy_curves({m: runs[m] for m in methods}, None,
+        L += [f"Against dense at the same setting ({describe(runs[dn])}; `{dn}` {s.status(dn)}, reaches the "
+              f"target in {_hits(s, dn)}): "
+              + "; ".join(f"`{m}` {s.status(m)}, WER {s.compare_wer(m, dn)}, target in {_hits(s, m)}"
+                          for m in ms if m != dn) + ".", ""]
+    own = [ms for ms in groups.values() if len(ms) > 2]  # settings with their own plot
+    p = study_plots.accuracy_curves({m: runs[m] for m in methods if not any(m in ms[1:] for ms in own)}, None,
                                     plots_dir / "regime_valid_acc.png")
     if p is not None:
         L += ["![Validation accuracy per epoch, regime search](" + os.path.relpath(p, out_dir) + ")", ""]
+    for ms in own:
+        setting = FACTOR.match(ms[0]).group("setting")
+        p = study_plots.accuracy_curves({m: runs[m] for m in ms}, s.target,
+                                        plots_dir / f"regime{setting}_valid_acc.png")
+        if p is not None:
+            L += [f"Validation accuracy per epoch at {describe(runs[ms[0]])} (every method at this setting; "
+                  "mean and min-max band over seeds):", "",
+                  f"![Validation accuracy, setting {setting[1:]}](" + os.path.relpath(p, out_dir) + ")", ""]
+        p = study_plots.density_layers({m: runs[m] for m in ms}, plots_dir / f"regime{setting}_density.png")
+        if p is not None:
+            L += [f"Mask density per layer at {describe(runs[ms[0]])}:", "",
+                  f"![Density, setting {setting[1:]}](" + os.path.relpath(p, out_dir) + ")", ""]
     p = study_plots.grad_flow_layers(runs, plots_dir / "grad_flow_deep.png", methods=("dense_deep", "msrs_deep"))
     if p is not None:
         L += ["Gradient flow early in training in the deep regime, dense vs MSRS (claim e-deep):", "",

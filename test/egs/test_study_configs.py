@@ -15,7 +15,7 @@ def _load(name):
     return yaml.safe_load((STUDY / f"{name}.yaml").read_text())
 
 
-FACTOR = re.compile(r"^(?P<base>dense|msrs|curriculum)_d(?P<depth>\d+)(?P<ctc>_ctc01)?(?P<drop>_drop)?(?:_lr(?P<lr_m>\d+)e(?P<lr_k>\d+))?(?P<short>_short)?$")
+FACTOR = re.compile(r"^(?P<base>[a-z]+(?:_[a-z]+)*?)_d(?P<depth>\d+)(?P<ctc>_ctc01)?(?P<drop>_drop)?(?:_lr(?P<lr_m>\d+)e(?P<lr_k>\d+))?(?P<short>_short)?$")
 
 
 def _regime(name: str) -> str:
@@ -29,27 +29,32 @@ def _regime(name: str) -> str:
 
 
 def _methods(regime: str):
-    return [n for n in sorted(p.stem for p in STUDY.glob("*.yaml")) if _regime(n) == regime]
+    """The config names of a regime; "boundary": the factor configs at depth 4 alone (<method>_d4)."""
+    names = sorted(p.stem for p in STUDY.glob("*.yaml"))
+    if regime == "boundary":
+        return [n for n in names if FACTOR.match(n) and re.search(r"_d4(_short)?$", n)]
+    return [n for n in names if _regime(n) == regime]
 
 
-REFERENCE = {"vsr": "dense", "deep": "dense_deep", "avsr": "avsr_dense", "deep_long": "dense_deep_e36"}
+REFERENCE = {"vsr": "dense", "deep": "dense_deep", "avsr": "avsr_dense", "deep_long": "dense_deep_e36",
+             "boundary": "dense_d4"}
 
 
-@pytest.mark.parametrize("regime", ["vsr", "deep", "avsr", "deep_long"])
+@pytest.mark.parametrize("regime", ["vsr", "deep", "avsr", "deep_long", "boundary"])
 def test_every_method_of_a_regime_has_the_same_model_optimiser_and_budget(regime):
     confs = {n: _load(n) for n in _methods(regime)}
     ref = confs[REFERENCE[regime]]
     for name, conf in confs.items():
         for key in MATCHED:
             got, want = conf.get(key), ref.get(key)
-            if key == "model_conf" and name.endswith(("_ls", "_ls_deep")):  # LayerScale on: the one change
+            if key == "model_conf" and name.endswith(("_ls", "_ls_deep", "_ls_d4")):  # LayerScale on: the one change
                 assert got.pop("layer_scale") is True, name
             assert got == want, (name, key)
         if name.startswith("curriculum"):
             continue
         assert conf["max_epoch"] == ref["max_epoch"], name
     # the curriculum's two stages together get dense's epochs
-    cur = {"vsr": "curriculum", "deep": "curriculum_deep"}.get(regime)
+    cur = {"vsr": "curriculum", "deep": "curriculum_deep", "boundary": "curriculum_d4"}.get(regime)
     if cur:
         assert confs[f"{cur}_short"]["max_epoch"] + confs[cur]["max_epoch"] == ref["max_epoch"]
 
@@ -146,6 +151,11 @@ def test_each_deep_config_is_its_2_block_config_with_depth_8_dropout_and_ctc_wei
 def test_the_deep_regime_has_every_method_of_the_2_block_study():
     vsr = set(_methods("vsr")) - {"curriculum_short"}
     assert {n[: -len("_deep")] for n in _methods("deep") if n.endswith("_deep")} == vsr
+
+
+def test_the_boundary_regime_has_every_method_of_the_2_block_study_with_both_curriculum_stages():
+    vsr = set(_methods("vsr"))
+    assert {n.replace("_d4", "") for n in _methods("boundary")} == vsr
 
 
 @pytest.mark.parametrize("name", _methods("deep_long"))
