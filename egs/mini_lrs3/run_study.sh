@@ -25,6 +25,12 @@
 #
 # Study stages (--stage/--stop_stage): 1 data (corpus, ROIs, tokens, statistics, subsets),
 # 2 trainings and decodings, 3 report (msrs.bin.study_report).
+#
+# Stage 3 also keeps a record of every finished run (a few kB: curves, per-utterance
+# test errors, densities, gradient flow) in --records_dir (default <plots_dir>/runs,
+# i.e. docs/results/runs/, committed), and reports the recorded runs that are not in
+# the workdir too: a clean checkout rewrites docs/results.md with ./run_study.sh --stage 3,
+# and new runs add to the recorded ones (a run in the workdir replaces its record).
 set -euo pipefail
 
 stage=1
@@ -52,6 +58,7 @@ inference_args=""       # extra msrs.bin.avsr_inference options
 report_out=""           # default: <repository>/docs/results.md (--quick: <workdir>/results.md)
 plots_dir=""            # default: <repository>/docs/results/ (--quick: <workdir>/plots/)
 report_args=""          # extra msrs.bin.study_report options (e.g. "--target_acc 0.6")
+records_dir=""          # run records the report reads and writes (default: <plots_dir>/runs)
 
 help_message="Usage: ./run_study.sh [--quick] [--preset bench] [--seeds '0 1 2'] [--methods 'dense msrs ...'] [--jobs 2] [--ngpu N] [--storage_check true]"
 
@@ -99,6 +106,8 @@ fi
 [ -n "${plots_dir}" ] || plots_dir=${MAIN_ROOT}/docs/results
 case "${report_out}" in /*) ;; *) report_out=${recipe}/${report_out} ;; esac
 case "${plots_dir}" in /*) ;; *) plots_dir=${recipe}/${plots_dir} ;; esac
+[ -n "${records_dir}" ] || records_dir=${plots_dir}/runs
+case "${records_dir}" in /*) ;; *) records_dir=${recipe}/${records_dir} ;; esac
 
 for m in ${methods}; do
     case "${m}" in avsr_*) log "ERROR: --methods ${m}: AVSR runs are named in --avsr_methods (e.g. --avsr_methods '${m#avsr_}')"; exit 2 ;; esac
@@ -276,7 +285,8 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
     log "stage 3: report -> ${report_out}, ${plots_dir}/"
     # shellcheck disable=SC2086
     python3 -m msrs.bin.study_report --exp_dir "${workdir}/exp" --out "${report_out}" \
-        --plots_dir "${plots_dir}" --command "${cmdline}" ${report_args}
+        --plots_dir "${plots_dir}" --records_dir "${records_dir}" --preset "${preset}" \
+        --command "${cmdline}" ${report_args}
 fi
 log "finished in ${SECONDS} s"
 exit "${failed}"

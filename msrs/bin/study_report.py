@@ -5,7 +5,9 @@
 
 Reads every ``<modality>_study_<method>_s<seed>`` run under ``--exp_dir``
 (validation curves, decodings of every test set, sparsity.jsonl,
-grad_flow.jsonl) and writes the claims table with verdicts, the WER table with
+grad_flow.jsonl) and, with ``--records_dir``, the records of earlier runs
+(``msrs/report/study_records.py``: a run found under ``--exp_dir`` replaces its
+record, and every such run is recorded there), and writes the claims table with verdicts, the WER table with
 seed spread and bootstrap intervals, times to the target validation accuracy,
 mask densities and PNG plots (msrs/report/study*.py).
 """
@@ -23,7 +25,18 @@ def get_parser() -> argparse.ArgumentParser:
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--exp_dir", required=True, help="the study's exp directory")
+    p.add_argument("--exp_dir", required=True, help="the study's exp directory (may not exist when --records_dir has records)")
+    p.add_argument(
+        "--records_dir",
+        default=None,
+        help="run records: read for runs not under --exp_dir, written for those that are "
+        "(msrs/report/study_records.py); none when not given",
+    )
+    p.add_argument(
+        "--preset",
+        default=None,
+        help="the corpus preset of the runs; refused when --records_dir holds records of another",
+    )
     p.add_argument("--out", required=True, help="markdown report to write")
     p.add_argument("--plots_dir", required=True, help="directory of the PNG plots")
     p.add_argument(
@@ -64,13 +77,30 @@ def main(cmd: Optional[List[str]] = None) -> int:
     from msrs.report.study_claims import Study
     from msrs.report.study_md import constant_sentence_wer, read_text, write_report
 
+    from msrs.report.study_records import (
+        load_meta, load_records, merge_runs, meta_value, save_meta, save_records,
+    )
+
     exp = Path(args.exp_dir)
-    if not exp.is_dir():
-        logging.error("--exp_dir %s: no such directory", exp)
+    meta = load_meta(args.records_dir) if args.records_dir else {}
+    if args.preset and meta.get("preset") not in (None, args.preset):
+        logging.error(
+            "%s: records of preset %r, not --preset %s: use another --records_dir",
+            Path(args.records_dir) / "study.json", meta["preset"], args.preset,
+        )
         return 1
-    runs = load_study(exp)
+    local = load_study(exp) if exp.is_dir() else {}
+    runs, n_recorded = local, 0
+    if args.records_dir:
+        n_written = save_records(local, args.records_dir)
+        runs, n_recorded = merge_runs(local, load_records(args.records_dir))
+        logging.info(
+            "%d runs from %s, %d from the records in %s (%d records written or updated)",
+            sum(map(len, local.values())), exp, n_recorded, args.records_dir, n_written,
+        )
     if not runs:
-        logging.error("%s: no study run (<modality>_study_<method>_s<seed>) found", exp)
+        logging.error("%s: no study run (<modality>_study_<method>_s<seed>) found%s", exp,
+                      f" and no record in {args.records_dir}" if args.records_dir else "")
         return 1
     test_sets = sorted(
         {t for rs in runs.values() for r in rs for t in r.tests if babble_snr(t) is None},
@@ -78,10 +108,17 @@ def main(cmd: Optional[List[str]] = None) -> int:
     )
     data = Path(args.data_dir) if args.data_dir else exp.parent / "data"
     chance = None
-    if (data / "train" / "text").is_file() and test_sets:
+    if (data / "train" / "text").is_file() and test_sets and (data / test_sets[0] / "text").is_file():
         chance = constant_sentence_wer(
             read_text(data / "train" / "text"), read_text(data / test_sets[0] / "text")
         )
+    rb = exp / "storage" / "roi_bytes.json"
+    roi_bytes = json.loads(rb.read_text()) if rb.is_file() else None
+    if args.records_dir:
+        chance = meta_value(meta, "constant_sentence_wer", chance)
+        roi_bytes = meta_value(meta, "roi_bytes", roi_bytes)
+        save_meta(args.records_dir, {"preset": args.preset, "constant_sentence_wer": chance,
+                                     "roi_bytes": roi_bytes})
     fail_wer = (
         args.fail_wer
         if args.fail_wer is not None
@@ -100,11 +137,10 @@ def main(cmd: Optional[List[str]] = None) -> int:
             if target is not None
             else "No dense baseline ran: no target."
         )
-    study = Study(runs, target, fail_wer, test_sets[0] if test_sets else "test")
-    extra = {}
-    rb = exp / "storage" / "roi_bytes.json"
-    if rb.is_file():
-        extra["roi_bytes"] = json.loads(rb.read_text())
+    study = Study(runs, target, fail_wer, test_sets[0] if test_sets else "test", args.target_frac)
+    extra = {"n_recorded": n_recorded, "records_dir": args.records_dir}
+    if roi_bytes:
+        extra["roi_bytes"] = roi_bytes
     write_report(
         runs,
         study,

@@ -136,6 +136,7 @@ class Study:
         target: Optional[float],
         fail_wer: float,
         test_set: str = "test",
+        target_frac: float = 0.95,
     ):
         self.runs, self.target, self.fail_wer, self.test_set = (
             runs,
@@ -143,6 +144,8 @@ class Study:
             fail_wer,
             test_set,
         )
+        # the fraction of the best dense baseline that made ``target`` (a regime's own target)
+        self.target_frac = target_frac
 
     def wers(
         self, method: str, test_set: Optional[str] = None
@@ -286,7 +289,7 @@ def claims(s: Study) -> List[Claim]:
         )
     out.append(Claim("f1", "robust with less data (a quarter of the speakers)", v, why))
     out.append(_claim_babble(s))
-    out.append(_claim_layer_scale(s))
+    out.append(claim_layer_scale(s))
     return out
 
 
@@ -329,22 +332,23 @@ def _claim_babble(s: Study) -> Claim:
     return Claim("f2", text, v, why)
 
 
-def _claim_layer_scale(s: Study) -> Claim:
-    text = "LayerScale and MSRS complement each other"
-    need = ("msrs_ls", "msrs", "dense_ls")
-    missing = [m for m in need if m not in s.runs]
+def claim_layer_scale(s: Study, suffix: str = "", key: str = "g",
+                      text: str = "LayerScale and MSRS complement each other") -> Claim:
+    """Claim (g) on ``msrs_ls<suffix>`` against ``msrs<suffix>`` and ``dense_ls<suffix>``."""
+    mls, m, dls, d = (f"{x}{suffix}" for x in ("msrs_ls", "msrs", "dense_ls", "dense"))
+    missing = [x for x in (mls, m, dls) if x not in s.runs]
     if missing:
-        return Claim("g", text, INCONCLUSIVE, "needs runs " + ", ".join(missing))
-    st = s.status("msrs_ls")
-    c_m, c_d = s.compare_wer("msrs_ls", "msrs"), s.compare_wer("msrs_ls", "dense_ls")
+        return Claim(key, text, INCONCLUSIVE, "needs runs " + ", ".join(missing))
+    st = s.status(mls)
+    c_m, c_d = s.compare_wer(mls, m), s.compare_wer(mls, dls)
     v = _beats_both(st, [c_m, c_d])
     why = (
-        f"{_w(s, 'msrs_ls')}; WER vs `msrs` {s.wer('msrs').fmt(1, ' %')}: {c_m}; "
-        f"vs `dense_ls` {s.wer('dense_ls').fmt(1, ' %')}: {c_d}"
+        f"{_w(s, mls)}; WER vs `{m}` {s.wer(m).fmt(1, ' %')}: {c_m}; "
+        f"vs `{dls}` {s.wer(dls).fmt(1, ' %')}: {c_d}"
     )
-    if "dense" in s.runs:
-        why += f"; LayerScale alone (`dense_ls` vs `dense`): {s.compare_wer('dense_ls', 'dense')} WER"
-    return Claim("g", text, v, why)
+    if d in s.runs:
+        why += f"; LayerScale alone (`{dls}` vs `{d}`): {s.compare_wer(dls, d)} WER"
+    return Claim(key, text, v, why)
 
 
 def claim_time(s: Study, msrs: str = "msrs", baselines: Sequence[str] = ("dense", "curriculum"),

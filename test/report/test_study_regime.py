@@ -165,7 +165,7 @@ def test_boundary_claims_judge_every_method_at_depth_4_with_the_default_rules(tm
                             "snip_d4": (STALL, 100.0, d4), "rigl_d4": (TRAIN, 50.0, d4),
                             "dense_ls_d4": (TRAIN, 16.7, d4), "dense_d8": (TRAIN, 16.7, (8, 0.5, 0.0))})
     v = {c.key: c for c in boundary_claims(Study(runs, 0.7, 80.0))}
-    assert [k for k in v] == ["a-d4", "b-d4", "c-d4", "d-d4", "e-d4"]
+    assert [k for k in v] == ["a-d4", "b-d4", "c-d4", "d-d4", "e-d4", "g-d4"]
     assert v["a-d4"].verdict == REPRODUCED and v["b-d4"].verdict == REPRODUCED
     assert "boundary regime (4 blocks, CTC 0.5, dropout 0, lr 0.005)" in v["a-d4"].text
     # SNIP fails and RigL trains with a higher WER than MSRS: both "do not"; the others did not run
@@ -181,3 +181,32 @@ def test_boundary_sparse_claim_not_reproduced_when_a_baseline_matches_msrs(tmp_p
     runs = _runs(tmp_path, {"dense_d4": (STALL, 100.0, d4), "msrs_d4": (TRAIN, 16.7, d4), "gmp_d4": (TRAIN, 16.7, d4)})
     c = {c.key: c for c in boundary_claims(Study(runs, 0.7, 80.0))}["c-d4"]
     assert c.verdict == NOT_REPRODUCED and "`gmp_d4` 16.7 % ± 0.0 (trains; WER vs MSRS: no difference)" in c.why
+
+
+def test_boundary_time_claim_takes_its_target_from_the_dense_baselines_of_that_setting(tmp_path):
+    """Claim (d-d4): the target is 0.95 x the best of dense_d4/curriculum_d4 (here the
+    curriculum's 0.8, so 0.76), not the study's target from the 2-block dense (0.2 here,
+    which every curve reaches at epoch 1)."""
+    from msrs.report.study_regime import boundary_claims
+
+    d4 = (4, 0.5, 0.0, 0.005)
+    runs = _runs(tmp_path, {"dense_d4": (STALL, 100.0, d4), "curriculum_d4": (TRAIN, 16.7, d4),
+                            "msrs_d4": ([0.3, 0.8, 0.8, 0.8], 16.7, d4)})
+    c = {c.key: c for c in boundary_claims(Study(runs, 0.2, 80.0))}["d-d4"]
+    assert "target validation accuracy 0.760: 0.95 x the best of dense_d4, curriculum_d4" in c.why
+    # MSRS reaches 0.76 at epoch 2 and the curriculum at epoch 4 (70.5 s per epoch)
+    assert c.verdict == REPRODUCED and "MSRS 141 s ± 0, curriculum_d4 282 s ± 0: ratio 2.00" in c.why
+
+
+def test_boundary_layer_scale_claim_compares_msrs_ls_with_msrs_and_dense_ls_at_depth_4(tmp_path):
+    from msrs.report.study_regime import boundary_claims
+
+    d4 = (4, 0.5, 0.0, 0.005)
+    runs = _runs(tmp_path, {"dense_d4": (STALL, 100.0, d4), "msrs_d4": (TRAIN, 50.0, d4),
+                            "dense_ls_d4": (TRAIN, 50.0, d4), "msrs_ls_d4": (TRAIN, 16.7, d4)})
+    g = {c.key: c for c in boundary_claims(Study(runs, 0.7, 80.0))}["g-d4"]
+    assert g.verdict == REPRODUCED
+    assert "WER vs `msrs_d4` 50.0 % ± 0.0: lower; vs `dense_ls_d4` 50.0 % ± 0.0: lower" in g.why
+    runs["msrs_ls_d4"] = runs["msrs_d4"]
+    g = {c.key: c for c in boundary_claims(Study(runs, 0.7, 80.0))}["g-d4"]
+    assert g.verdict == NOT_REPRODUCED
