@@ -265,32 +265,26 @@ def claim_sparse(s: Study, msrs: str = "msrs", suffix: str = "", key: str = "c",
 
 
 def claims(s: Study) -> List[Claim]:
-    out = [claim_fails(s), claim_trains(s), claim_sparse(s)]
-    out.append(claim_time(s))
-    out.append(claim_grad(s))
+    return [claim_fails(s), claim_trains(s), claim_sparse(s), claim_time(s), claim_grad(s),
+            claim_less_data(s), claim_babble(s), claim_layer_scale(s)]
 
-    if "msrs_quarter" in s.runs and "dense_quarter" in s.runs:
-        st_m, st_d, c = (
-            s.status("msrs_quarter"),
-            s.status("dense_quarter"),
-            s.compare_wer("msrs_quarter", "dense_quarter"),
-        )
-        if st_m == "fails" or (st_m == "trains" and c in ("no difference", "higher")):
-            v = NOT_REPRODUCED
-        elif st_m == "trains" and (st_d == "fails" or c == "lower"):
-            v = REPRODUCED
-        else:
-            v = INCONCLUSIVE
-        why = f"{_w(s, 'msrs_quarter')}, {_w(s, 'dense_quarter')}; MSRS WER {c}"
+
+def claim_less_data(s: Study, suffix: str = "", key: str = "f1",
+                    text: str = "robust with less data (a quarter of the speakers)") -> Claim:
+    """Claim (f1): ``msrs<suffix>_quarter`` against ``dense<suffix>_quarter``."""
+    mq, dq = f"msrs{suffix}_quarter", f"dense{suffix}_quarter"
+    if mq not in s.runs or dq not in s.runs:
+        ran = [m for m in (mq, dq) if m in s.runs]
+        return Claim(key, text, INCONCLUSIVE,
+                     f"needs runs {mq} and {dq}; ran: " + (", ".join(ran) or "neither"))
+    st_m, st_d, c = s.status(mq), s.status(dq), s.compare_wer(mq, dq)
+    if st_m == "fails" or (st_m == "trains" and c in ("no difference", "higher")):
+        v = NOT_REPRODUCED
+    elif st_m == "trains" and (st_d == "fails" or c == "lower"):
+        v = REPRODUCED
     else:
-        ran = [m for m in ("msrs_quarter", "dense_quarter") if m in s.runs]
-        v, why = INCONCLUSIVE, "needs runs msrs_quarter and dense_quarter; ran: " + (
-            ", ".join(ran) or "neither"
-        )
-    out.append(Claim("f1", "robust with less data (a quarter of the speakers)", v, why))
-    out.append(_claim_babble(s))
-    out.append(claim_layer_scale(s))
-    return out
+        v = INCONCLUSIVE
+    return Claim(key, text, v, f"{_w(s, mq)}, {_w(s, dq)}; MSRS WER {c}")
 
 
 def noisy_conditions(s: Study, method: str) -> List[str]:
@@ -311,25 +305,28 @@ def _beats_both(st: str, comparisons: Sequence[str]) -> str:
     return INCONCLUSIVE
 
 
-def _claim_babble(s: Study) -> Claim:
-    text = "robust in babble noise (AVSR)"
-    missing = [m for m in ("avsr_msrs", "avsr_dense") if m not in s.runs]
+def claim_babble(s: Study, suffix: str = "", key: str = "f2",
+                 text: str = "robust in babble noise (AVSR)") -> Claim:
+    """Claim (f2): ``avsr_msrs<suffix>`` against ``avsr_dense<suffix>`` at the lowest
+    babble SNR both were decoded at."""
+    am, ad = f"avsr_msrs{suffix}", f"avsr_dense{suffix}"
+    missing = [m for m in (am, ad) if m not in s.runs]
     if missing:
-        return Claim("f2", text, INCONCLUSIVE, "needs AVSR runs " + ", ".join(missing))
-    dense_conds = set(noisy_conditions(s, "avsr_dense"))
-    conds = [c for c in noisy_conditions(s, "avsr_msrs") if c in dense_conds]
+        return Claim(key, text, INCONCLUSIVE, "needs AVSR runs " + ", ".join(missing))
+    dense_conds = set(noisy_conditions(s, ad))
+    conds = [c for c in noisy_conditions(s, am) if c in dense_conds]
     if not conds:
-        return Claim("f2", text, INCONCLUSIVE, "the AVSR runs were not decoded in babble (--test_snrs)")
+        return Claim(key, text, INCONCLUSIVE, "the AVSR runs were not decoded in babble (--test_snrs)")
     t = conds[0]  # the hardest condition both were decoded at
-    st = status(s.wers("avsr_msrs", t), s.fail_wer)
-    c = s.compare_wer("avsr_msrs", "avsr_dense", t)
+    st = status(s.wers(am, t), s.fail_wer)
+    c = s.compare_wer(am, ad, t)
     v = _beats_both(st, [c])
     why = (
-        f"babble {babble_snr(t)} dB: `avsr_msrs` {s.wer('avsr_msrs', t).fmt(1, ' %')} ({st}), "
-        f"`avsr_dense` {s.wer('avsr_dense', t).fmt(1, ' %')}: MSRS WER {c}; clean: "
-        f"`avsr_msrs` {s.wer('avsr_msrs').fmt(1, ' %')}, `avsr_dense` {s.wer('avsr_dense').fmt(1, ' %')}"
+        f"babble {babble_snr(t)} dB: `{am}` {s.wer(am, t).fmt(1, ' %')} ({st}), "
+        f"`{ad}` {s.wer(ad, t).fmt(1, ' %')}: MSRS WER {c}; clean: "
+        f"`{am}` {s.wer(am).fmt(1, ' %')}, `{ad}` {s.wer(ad).fmt(1, ' %')}"
     )
-    return Claim("f2", text, v, why)
+    return Claim(key, text, v, why)
 
 
 def claim_layer_scale(s: Study, suffix: str = "", key: str = "g",

@@ -27,11 +27,12 @@ from typing import Dict, List, Optional
 
 from msrs.report import study_plots
 from msrs.report.study import StudyRun, best_acc, choose_target, early_layer_norms, fmt_ci, summarize
-from msrs.report.study_claims import (Claim, Study, claim_fails, claim_grad, claim_layer_scale, claim_sparse,
-                                      claim_time, claim_trains)
+from msrs.report.study_claims import (Claim, Study, claim_babble, claim_fails, claim_grad, claim_layer_scale,
+                                      claim_less_data, claim_sparse, claim_time, claim_trains)
 
-# <method>_<setting>: a study method at a factor setting (dense_d8_lr1e3, msrs_sparse_d4, ...)
-FACTOR = re.compile(r"^(?P<method>[a-z]+(?:_[a-z]+)*?)(?P<setting>_d\d+(?:_ctc01)?(?:_drop)?(?:_lr\d+e\d+)?)$")
+# <method>_<setting>: a VSR study method at a factor setting (dense_d8_lr1e3, msrs_sparse_d4, ...;
+# not the AVSR runs avsr_<method>_d4 of claim f2-d4)
+FACTOR = re.compile(r"^(?!avsr_|asr_)(?P<method>[a-z]+(?:_[a-z]+)*?)(?P<setting>_d\d+(?:_ctc01)?(?:_drop)?(?:_lr\d+e\d+)?)$")
 # the boundary regime: every study method at depth 4 (claims a-g judged again there)
 BOUNDARY = "_d4"
 DEEP = "_deep"
@@ -143,6 +144,8 @@ def boundary_claims(s: Study) -> List[Claim]:
            claim_sparse(s, m, BOUNDARY, "c-d4", f"the other sparse methods (SNIP, GMP, SET, RigL, CS) do not, {at}"),
            time,
            claim_grad(s, m, d, "e-d4", f"healthier gradient flow early in training, {at}"),
+           claim_less_data(s, BOUNDARY, "f1-d4", f"robust with less data (a quarter of the speakers), {at}"),
+           claim_babble(s, BOUNDARY, "f2-d4", f"robust in babble noise (AVSR), {at}"),
            claim_layer_scale(s, BOUNDARY, "g-d4", f"LayerScale and MSRS complement each other, {at}")]
     return out
 

@@ -19,6 +19,8 @@ FACTOR = re.compile(r"^(?P<base>[a-z]+(?:_[a-z]+)*?)_d(?P<depth>\d+)(?P<ctc>_ctc
 
 
 def _regime(name: str) -> str:
+    if name.startswith("avsr_"):
+        return "avsr_boundary" if re.search(r"_d4$", name) else "avsr"
     if FACTOR.match(name):
         return "factor"
     if re.search(r"_deep_e\d+$", name):
@@ -32,15 +34,15 @@ def _methods(regime: str):
     """The config names of a regime; "boundary": the factor configs at depth 4 alone (<method>_d4)."""
     names = sorted(p.stem for p in STUDY.glob("*.yaml"))
     if regime == "boundary":
-        return [n for n in names if FACTOR.match(n) and re.search(r"_d4(_short)?$", n)]
+        return [n for n in names if _regime(n) == "factor" and re.search(r"_d4(_short)?$", n)]
     return [n for n in names if _regime(n) == regime]
 
 
 REFERENCE = {"vsr": "dense", "deep": "dense_deep", "avsr": "avsr_dense", "deep_long": "dense_deep_e36",
-             "boundary": "dense_d4"}
+             "boundary": "dense_d4", "avsr_boundary": "avsr_dense_d4"}
 
 
-@pytest.mark.parametrize("regime", ["vsr", "deep", "avsr", "deep_long", "boundary"])
+@pytest.mark.parametrize("regime", ["vsr", "deep", "avsr", "deep_long", "boundary", "avsr_boundary"])
 def test_every_method_of_a_regime_has_the_same_model_optimiser_and_budget(regime):
     confs = {n: _load(n) for n in _methods(regime)}
     ref = confs[REFERENCE[regime]]
@@ -163,3 +165,11 @@ def test_each_long_budget_config_is_its_deep_config_with_more_epochs(name):
     long, deep = _load(name), _load(re.sub(r"_e\d+$", "", name))
     assert long.pop("max_epoch") == int(name.rsplit("_e", 1)[1]) > deep.pop("max_epoch")
     assert long == deep, name
+
+
+def test_the_boundary_avsr_configs_are_the_avsr_configs_with_a_4_block_encoder():
+    """avsr_<method>_d4 (claim f2 in the boundary regime): avsr_<method> with dense_d4's one change."""
+    for m in ("avsr_dense", "avsr_msrs"):
+        conf, base = _load(f"{m}_d4"), _load(m)
+        assert conf["encoder_conf"].pop("num_blocks") == 4 and base["encoder_conf"].pop("num_blocks") == 2
+        assert conf == base, m

@@ -155,6 +155,7 @@ def test_factor_names_split_into_study_method_and_setting():
     assert got == {"msrs_sparse_d4": ("msrs_sparse", "_d4"), "dense_d8_ctc01_drop": ("dense", "_d8_ctc01_drop"),
                    "dense_ls_d4": ("dense_ls", "_d4"), "dense_d8_lr25e4": ("dense", "_d8_lr25e4"),
                    "dense_deep": None, "dense_deep_e36": None, "avsr_dense": None, "curriculum_d4": ("curriculum", "_d4")}
+    assert FACTOR.match("avsr_dense_d4") is None  # an AVSR run (claim f2-d4), not a VSR factor run
 
 
 def test_boundary_claims_judge_every_method_at_depth_4_with_the_default_rules(tmp_path):
@@ -165,7 +166,7 @@ def test_boundary_claims_judge_every_method_at_depth_4_with_the_default_rules(tm
                             "snip_d4": (STALL, 100.0, d4), "rigl_d4": (TRAIN, 50.0, d4),
                             "dense_ls_d4": (TRAIN, 16.7, d4), "dense_d8": (TRAIN, 16.7, (8, 0.5, 0.0))})
     v = {c.key: c for c in boundary_claims(Study(runs, 0.7, 80.0))}
-    assert [k for k in v] == ["a-d4", "b-d4", "c-d4", "d-d4", "e-d4", "g-d4"]
+    assert [k for k in v] == ["a-d4", "b-d4", "c-d4", "d-d4", "e-d4", "f1-d4", "f2-d4", "g-d4"]
     assert v["a-d4"].verdict == REPRODUCED and v["b-d4"].verdict == REPRODUCED
     assert "boundary regime (4 blocks, CTC 0.5, dropout 0, lr 0.005)" in v["a-d4"].text
     # SNIP fails and RigL trains with a higher WER than MSRS: both "do not"; the others did not run
@@ -210,3 +211,16 @@ def test_boundary_layer_scale_claim_compares_msrs_ls_with_msrs_and_dense_ls_at_d
     runs["msrs_ls_d4"] = runs["msrs_d4"]
     g = {c.key: c for c in boundary_claims(Study(runs, 0.7, 80.0))}["g-d4"]
     assert g.verdict == NOT_REPRODUCED
+
+
+def test_boundary_data_and_babble_claims_use_the_depth_4_quarter_and_avsr_runs(tmp_path):
+    from msrs.report.study_regime import boundary_claims
+
+    d4 = (4, 0.5, 0.0, 0.005)
+    runs = _runs(tmp_path, {"dense_d4": (STALL, 100.0, d4), "msrs_d4": (TRAIN, 16.7, d4),
+                            "dense_d4_quarter": (STALL, 100.0, d4), "msrs_d4_quarter": (TRAIN, 33.3, d4),
+                            "dense_quarter": (TRAIN, 16.7, d4), "msrs_quarter": (TRAIN, 16.7, d4)})
+    v = {c.key: c for c in boundary_claims(Study(runs, 0.7, 80.0))}
+    assert v["f1-d4"].verdict == REPRODUCED  # msrs_d4_quarter trains, dense_d4_quarter fails
+    assert "`msrs_d4_quarter` 33.3 % ± 0.0: trains, `dense_d4_quarter` 100.0 % ± 0.0: fails" in v["f1-d4"].why
+    assert v["f2-d4"].verdict == INCONCLUSIVE and v["f2-d4"].why == "needs AVSR runs avsr_msrs_d4, avsr_dense_d4"

@@ -11,7 +11,9 @@ Usage (from egs/mini_lrs3): python3 local/make_regime_confs.py [conf/study]
   of those three changes, to find which one makes dense training stall.
 * The boundary regime, ``<method>_d4.yaml`` (curriculum: also ``curriculum_d4_short``):
   each study method with dense_d4's change (4 blocks), where dense training stalls
-  or leaves the plateau late.
+  or leaves the plateau late; ``avsr_dense_d4``/``avsr_msrs_d4``: the AVSR models
+  with a 4-block encoder (claim f2 there; the quarter-speaker runs of claim f1 need
+  no config of their own: ``run_study.sh --quarter_methods "dense_d4 msrs_d4"``).
 * Long budget, ``<method>_deep_e36.yaml``: the deep config trained 36 epochs (3x the
   study's budget), to tell a stall from a slow start and time MSRS against dense
   where both train (claim d).
@@ -99,7 +101,7 @@ for name, ((b, c, d, *lr), what) in FACTORS.items():
 # every other study method with dense_d4's change, ``<method>_d4`` (the curriculum: both stages)
 BOUNDARY = {"d4": (4, None, None, None)}
 BOUNDARY_METHODS = ("curriculum", "curriculum_short", "msrs_sparse", "snip", "gmp", "set", "rigl", "cs",
-                    "dense_ls", "msrs_ls")
+                    "dense_ls", "msrs_ls", "avsr_dense", "avsr_msrs")  # avsr_*: claim (f2) at this setting
 for at, (b, c, d, lr) in BOUNDARY.items():
     for m in BOUNDARY_METHODS:
         name = f"curriculum_{at}_short" if m == "curriculum_short" else f"{m}_{at}"
