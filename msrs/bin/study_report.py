@@ -130,10 +130,14 @@ def main(cmd: Optional[List[str]] = None) -> int:
             f"Target validation accuracy {args.target_acc:.3f} (given on the command line).",
         )
     else:
-        target = choose_target(runs, frac=args.target_frac)
+        # the default regime's dense baselines, else the boundary regime's (depth 4)
+        for bases in (("dense", "curriculum"), ("dense_d4", "curriculum_d4")):
+            target = choose_target(runs, baselines=bases, frac=args.target_frac)
+            if target is not None:
+                break
         note = (
             f"Target validation accuracy {target:.3f}: {args.target_frac:g} x the best seed-mean of the best "
-            "validation accuracy reached by the dense baselines (dense, curriculum)."
+            f"validation accuracy reached by the dense baselines ({', '.join(bases)})."
             if target is not None
             else "No dense baseline ran: no target."
         )

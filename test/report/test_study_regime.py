@@ -2,6 +2,8 @@
 and deep runs are tabled with their model settings, and claims (a), (b) are
 judged again in the deep regime."""
 
+import re
+
 from msrs.bin.study_report import main as study_report
 from msrs.report.study import load_study
 from msrs.report.study_claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Study
@@ -128,7 +130,7 @@ def test_regime_section_compares_msrs_with_dense_at_each_factor_setting_both_ran
     assert ("Against dense at the same setting (4 blocks, CTC 0.5, dropout 0, lr 0.005; `dense_d4` fails, "
             "reaches the target in 0/2 seeds): `msrs_d4` trains, WER lower, target in 2/2 seeds") in md
     assert "`dense_d8_lr25e4`" not in md.split("## Regime search", 1)[1].split("|\n\n", 1)[1]  # no twin: no line
-    assert "`curriculum_d4`" not in md  # never ran
+    assert not re.search(r"`curriculum_d4` (trains|fails|mixed)|best of dense_d4, curriculum_d4", md)  # never ran
     assert "| msrs_d8_lr25e4 | 8 blocks, CTC 0.5, dropout 0, lr 0.0025 | 2 |" in md
 
 
@@ -224,3 +226,20 @@ def test_boundary_data_and_babble_claims_use_the_depth_4_quarter_and_avsr_runs(t
     assert v["f1-d4"].verdict == REPRODUCED  # msrs_d4_quarter trains, dense_d4_quarter fails
     assert "`msrs_d4_quarter` 33.3 % ± 0.0: trains, `dense_d4_quarter` 100.0 % ± 0.0: fails" in v["f1-d4"].why
     assert v["f2-d4"].verdict == INCONCLUSIVE and v["f2-d4"].why == "needs AVSR runs avsr_msrs_d4, avsr_dense_d4"
+
+
+def test_a_study_of_the_boundary_regime_alone_judges_its_claims_and_takes_its_target(tmp_path):
+    """Without the 2-block runs the claims table has the boundary rows only (no row of
+    unjudged default-regime claims), and the study's target comes from dense_d4/curriculum_d4."""
+    exp = tmp_path / "exp"
+    d4 = (4, 0.5, 0.0, 0.005)
+    _runs(exp, {"dense_d4": (STALL, 100.0, d4), "curriculum_d4": (TRAIN, 16.7, d4), "msrs_d4": (TRAIN, 16.7, d4)})
+    out = tmp_path / "results.md"
+    assert study_report(["--exp_dir", str(exp), "--out", str(out), "--plots_dir", str(tmp_path / "plots"),
+                         "--fail_wer", "80"]) == 0
+    md = out.read_text()
+    assert "| (a) dense training from scratch fails |" not in md
+    assert "| (a-d4) dense training from scratch fails, boundary regime" in md
+    assert "has no run in this study: its claims (a)-(g) are not judged here." in md
+    assert ("Target validation accuracy 0.760: 0.95 x the best seed-mean of the best validation accuracy "
+            "reached by the dense baselines (dense_d4, curriculum_d4).") in md
