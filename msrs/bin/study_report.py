@@ -78,7 +78,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
     from msrs.report.study_md import constant_sentence_wer, read_text, write_report
 
     from msrs.report.study_records import (
-        load_meta, load_records, merge_runs, meta_value, save_meta, save_records,
+        load_meta, load_records, meta_value, save_meta, save_records,
     )
 
     exp = Path(args.exp_dir)
@@ -92,10 +92,14 @@ def main(cmd: Optional[List[str]] = None) -> int:
     local = load_study(exp) if exp.is_dir() else {}
     runs, n_recorded = local, 0
     if args.records_dir:
+        # every local run replaces its record; the report is made from the records alone,
+        # so that a clean checkout rewrites it figure for figure
         n_written = save_records(local, args.records_dir)
-        runs, n_recorded = merge_runs(local, load_records(args.records_dir))
+        runs = load_records(args.records_dir)
+        n_recorded = sum(1 for m, rs in runs.items() for r in rs
+                         if not any(x.seed == r.seed for x in local.get(m, [])))
         logging.info(
-            "%d runs from %s, %d from the records in %s (%d records written or updated)",
+            "%d runs from %s, %d more from the records in %s (%d records written or updated)",
             sum(map(len, local.values())), exp, n_recorded, args.records_dir, n_written,
         )
     if not runs:

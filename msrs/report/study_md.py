@@ -155,13 +155,11 @@ def write_report(
     ]
     if extra and extra.get("records_dir"):
         rec = os.path.relpath(extra["records_dir"], out.parent)
-        n = extra.get("n_recorded", 0)
         L += [
-            f"Every run is kept as a record in [{rec}/]({rec}/) (validation curve, per-utterance "
-            "test errors, densities, gradient-flow probes; `msrs/report/study_records.py`): "
-            f"{n} of these runs were read from their records (their run directories are not on "
-            "the machine that wrote this report), the others from their run directories. "
-            "`./run_study.sh --stage 3` rewrites this report from the records alone.",
+            f"Made from the run records in [{rec}/]({rec}/) (per run: validation curve, per-utterance "
+            "test errors, densities, gradient-flow probes, settings; `msrs/report/study_records.py`), "
+            "which stage 3 of the study writes from the run directories: `./run_study.sh --stage 3` "
+            "rewrites this report from them alone, figure for figure.",
             "",
         ]
 

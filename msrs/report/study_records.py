@@ -11,7 +11,9 @@ back the records of runs that are not under ``--exp_dir``, so
 * a clean checkout regenerates ``docs/results.md`` from the committed records
   (``./run_study.sh --stage 3``) without retraining anything;
 * new runs (more seeds, another regime) add to the recorded ones, and a run that
-  exists locally replaces its record (a rerun is never mixed with an old copy).
+  exists locally replaces its record (a rerun is never mixed with an old copy);
+* the report is always made from the records (a local run is recorded first), so
+  the report of a clean checkout is the one that was committed, figure for figure.
 
 ``DIR/study.json`` keeps the facts the report takes from the data directory (the
 constant-sentence WER that sets the failure threshold, the ROI bytes of the
@@ -26,7 +28,7 @@ import gzip
 import json
 import logging
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 from msrs.report.study import Epoch, SetScore, StudyRun
 
@@ -37,9 +39,23 @@ META = "study.json"
 SUFFIX = ".json.gz"
 
 
+DIGITS = 6  # significant digits kept of every float (the report prints at most 4)
+
+
+def _round(x):
+    if isinstance(x, float):
+        return float(f"{x:.{DIGITS}g}")
+    if isinstance(x, dict):
+        return {k: _round(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_round(v) for v in x]
+    return x
+
+
 def run_to_record(run: StudyRun) -> dict:
-    """A JSON-able dict of ``run`` (its path reduced to the run directory's name)."""
-    d = dataclasses.asdict(run)
+    """A JSON-able dict of ``run`` (its path reduced to the run directory's name, floats
+    to ``DIGITS`` significant digits)."""
+    d = _round(dataclasses.asdict(run))
     d["path"] = Path(run.path).name
     d["version"] = RECORD_VERSION
     return d
@@ -113,24 +129,6 @@ def load_records(records_dir) -> Dict[str, List[StudyRun]]:
     for rs in out.values():
         rs.sort(key=lambda r: r.seed)
     return out
-
-
-def merge_runs(
-    local: Dict[str, List[StudyRun]], recorded: Dict[str, List[StudyRun]]
-) -> Tuple[Dict[str, List[StudyRun]], int]:
-    """``local`` plus every recorded run whose (method, seed) is not local.
-    Returns the merged runs and how many came from records."""
-    out = {m: list(rs) for m, rs in local.items()}
-    n = 0
-    for m, rs in recorded.items():
-        have = {r.seed for r in out.get(m, [])}
-        for r in rs:
-            if r.seed not in have:
-                out.setdefault(m, []).append(r)
-                n += 1
-        if m in out:
-            out[m].sort(key=lambda r: r.seed)
-    return dict(sorted(out.items())), n
 
 
 def load_meta(records_dir) -> dict:

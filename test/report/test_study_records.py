@@ -1,6 +1,6 @@
 """Run records (msrs/report/study_records.py): the report's figures survive the run
 directories, a local run replaces its record, and the records alone rewrite the
-same report."""
+same report byte for byte."""
 
 import gzip
 import json
@@ -10,7 +10,7 @@ import pytest
 
 from msrs.bin.study_report import main as study_report
 from msrs.report.study import load_study
-from msrs.report.study_records import load_meta, load_records, merge_runs, save_records
+from msrs.report.study_records import load_meta, load_records, save_records
 from test_study_report import _write_run
 
 
@@ -68,15 +68,15 @@ def test_the_records_alone_rewrite_the_same_report_after_the_runs_are_gone(tmp_p
     rc, out = _report(tmp_path, exp, tmp_path / "rec")
     assert rc == 0
     first = out.read_text()
-    assert "0 of these runs were read from their records" in first
+    assert "Made from the run records in [../rec/](../rec/)" in first
+    plots = {p.name for p in (tmp_path / "docs" / "results").glob("*.png")}
     shutil.rmtree(tmp_path / "study")  # the run directories and the data are lost
+    shutil.rmtree(tmp_path / "docs")
     rc, out = _report(tmp_path, tmp_path / "study" / "exp", tmp_path / "rec")
     assert rc == 0
-    second = out.read_text()
-    assert "4 of these runs were read from their records" in second
-    # every figure (claims, tables, failure threshold from the recorded data fact) is unchanged
-    strip = lambda md: [ln for ln in md.splitlines() if "read from their records" not in ln]
-    assert strip(second) == strip(first)
+    # the same report, byte for byte (the failure threshold from the recorded data fact), and plots
+    assert out.read_text() == first
+    assert {p.name for p in (tmp_path / "docs" / "results").glob("*.png")} == plots and plots
     assert load_meta(tmp_path / "rec")["constant_sentence_wer"] is not None
 
 
@@ -88,12 +88,12 @@ def test_a_local_run_replaces_its_record_and_new_seeds_add_to_the_recorded(tmp_p
     for m in ("dense", "msrs"):
         sj = exp / f"vsr_study_{m}_s0" / "decode_decode_test_clean" / "score" / "scores.json"
         sj.write_text(json.dumps({"wer": 50.0}))
-    runs, n = merge_runs(load_study(exp), load_records(rec))
-    assert n == 0 and [r.seed for r in runs["dense"]] == [0, 1]
-    assert runs["dense"][0].tests["test"].wer == 50.0
-    save_records(runs, rec)
-    assert load_records(rec)["dense"][0].tests["test"].wer == 50.0
+    rc, out = _report(tmp_path, exp, rec)
+    assert rc == 0
+    back = load_records(rec)
+    assert [r.seed for r in back["dense"]] == [0, 1] and back["dense"][0].tests["test"].wer == 50.0
     assert len(list(rec.glob("*.json.gz"))) == 4
+    assert "| dense | 2 | 33.4 ± 23.5 |" in out.read_text()  # 50.0 and 16.7, not the recorded seed 0
 
 
 def test_a_corrupt_record_is_named_and_left_out(tmp_path, caplog):
