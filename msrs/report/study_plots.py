@@ -4,6 +4,7 @@ Each function writes one file and returns its path, or None when the study
 has nothing to draw for it (e.g. no grad-flow records).
 """
 
+import warnings
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -19,6 +20,11 @@ def _plt():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _color(plt, i: int, n: int):
+    """The i-th of n distinct line colours (tab10 up to 10 lines, tab20 up to 20)."""
+    return plt.cm.tab10(i % 10) if n <= 10 else plt.cm.tab20(i % 20)
 
 
 def accuracy_curves(
@@ -40,7 +46,7 @@ def accuracy_curves(
         ok = ~np.all(np.isnan(acc), axis=0)
         if not ok.any():
             continue
-        color = plt.cm.tab10(i % 10)
+        color = _color(plt, i, len(runs))
         ax.plot(
             x[ok],
             np.nanmean(acc[:, ok], 0),
@@ -193,13 +199,16 @@ def density_layers(runs: Dict[str, List[StudyRun]], out: Path) -> Optional[Path]
         d = np.array(
             [[r.density.get(k, np.nan) for k in layers] for r in rs if r.density]
         )
+        with warnings.catch_warnings():  # a layer this method does not mask: a gap (NaN)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(d, 0)
         ax.plot(
             np.arange(len(layers)),
-            np.nanmean(d, 0),
+            mean,
             marker="o",
             ms=3,
             label=m,
-            color=plt.cm.tab10(i % 10),
+            color=_color(plt, i, len(sparse)),
         )
     ax.set_xticks(np.arange(len(layers)))
     ax.set_xticklabels(

@@ -58,6 +58,10 @@ def test_quick_study_trains_decodes_and_reports_every_method(quick_study):
     assert "## AVSR in babble noise" in md and "| -5 dB |" in md
     assert (work / "plots" / "valid_acc.png").stat().st_size > 0
     assert (work / "plots" / "density.png").is_file()  # the MSRS mask
+    # stage 3 kept a record of every run and made the report from the records
+    recs = {f.name for f in (work / "plots" / "runs").glob("*.json.gz")}
+    assert recs == {Path(r).name + ".json.gz" for r in runs - {"exp/vsr_study_curriculum_s0_short"}}
+    assert "Made from the run records in [plots/runs/](plots/runs/)" in md
     assert not (rec / "data").exists()  # the study keeps to its own directory
 
 
