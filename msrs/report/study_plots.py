@@ -191,13 +191,19 @@ def density_layers(runs: Dict[str, List[StudyRun]], out: Path) -> Optional[Path]
         return None
     plt = _plt()
     fig, ax = plt.subplots(figsize=(10, 5))
+    # LayerScale renames a wrapped layer <branch>.branch.<name> (msrs/nets/layer_scale.py):
+    # plotted at the position of the same layer without it
+    def name(k: str) -> str:
+        return k.replace(".branch.", ".")
+
     layers: List[str] = []
     for rs in sparse.values():
         for r in rs:
-            layers += [k for k in r.density if k not in layers]
+            layers += [name(k) for k in r.density if name(k) not in layers]
     for i, (m, rs) in enumerate(sorted(sparse.items())):
         d = np.array(
-            [[r.density.get(k, np.nan) for k in layers] for r in rs if r.density]
+            [[{name(k): v for k, v in r.density.items()}.get(k, np.nan) for k in layers]
+             for r in rs if r.density]
         )
         with warnings.catch_warnings():  # a layer this method does not mask: a gap (NaN)
             warnings.simplefilter("ignore", RuntimeWarning)
