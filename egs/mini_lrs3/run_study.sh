@@ -26,7 +26,7 @@
 # Study stages (--stage/--stop_stage): 1 data (corpus, ROIs, tokens, statistics, subsets),
 # 2 trainings and decodings, 3 report (msrs.bin.study_report).
 #
-# Stage 3 also keeps a record of every finished run (a few kB: curves, per-utterance
+# Stage 3 also keeps a record of every finished run (tens of kB: curves, per-utterance
 # test errors, densities, gradient flow) in --records_dir (default <plots_dir>/runs,
 # i.e. docs/results/runs/, committed), and reports the recorded runs that are not in
 # the workdir too: a clean checkout rewrites docs/results.md with ./run_study.sh --stage 3,

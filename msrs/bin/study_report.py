@@ -76,7 +76,6 @@ def main(cmd: Optional[List[str]] = None) -> int:
     from msrs.report.study import babble_snr, choose_target, load_study
     from msrs.report.study_claims import Study
     from msrs.report.study_md import constant_sentence_wer, read_text, write_report
-
     from msrs.report.study_records import (
         load_meta, load_records, meta_value, save_meta, save_records,
     )
@@ -90,7 +89,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
         )
         return 1
     local = load_study(exp) if exp.is_dir() else {}
-    runs, n_recorded = local, 0
+    runs = local
     if args.records_dir:
         # every local run replaces its record; the report is made from the records alone,
         # so that a clean checkout rewrites it figure for figure
@@ -146,7 +145,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
             else "No dense baseline ran: no target."
         )
     study = Study(runs, target, fail_wer, test_sets[0] if test_sets else "test", args.target_frac)
-    extra = {"n_recorded": n_recorded, "records_dir": args.records_dir}
+    extra = {"records_dir": args.records_dir}
     if roi_bytes:
         extra["roi_bytes"] = roi_bytes
     write_report(

@@ -201,10 +201,8 @@ def density_layers(runs: Dict[str, List[StudyRun]], out: Path) -> Optional[Path]
         for r in rs:
             layers += [name(k) for k in r.density if name(k) not in layers]
     for i, (m, rs) in enumerate(sorted(sparse.items())):
-        d = np.array(
-            [[{name(k): v for k, v in r.density.items()}.get(k, np.nan) for k in layers]
-             for r in rs if r.density]
-        )
+        per_run = [{name(k): v for k, v in r.density.items()} for r in rs if r.density]
+        d = np.array([[dens.get(k, np.nan) for k in layers] for dens in per_run])
         with warnings.catch_warnings():  # a layer this method does not mask: a gap (NaN)
             warnings.simplefilter("ignore", RuntimeWarning)
             mean = np.nanmean(d, 0)

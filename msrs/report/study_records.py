@@ -2,7 +2,7 @@
 the report so that its figures survive the run directories.
 
 A study run directory holds checkpoints, dumps of decodings and logs (hundreds of
-MB, ignored by git).  The report needs only a few kB of it per run (the
+MB, ignored by git).  The report needs only tens of kB of it per run (the
 ``StudyRun`` fields: validation curve, per-utterance test errors, densities,
 gradient-flow probes, settings).  ``msrs.bin.study_report --records_dir DIR``
 writes one record per finished run to ``DIR/<run dir name>.json.gz`` and reads
@@ -99,17 +99,12 @@ def _write(path: Path, obj) -> bool:
 
 
 def save_records(runs: Dict[str, List[StudyRun]], records_dir) -> int:
-    """Write a record of every run of ``runs`` read from a run directory (not those
-    read back from records).  Returns the number of files written or changed."""
+    """Write a record of every run of ``runs`` (``load_study``'s, read from run
+    directories).  Returns the number of files written or changed."""
     records_dir = Path(records_dir)
     records_dir.mkdir(parents=True, exist_ok=True)
-    n = 0
-    for rs in runs.values():
-        for r in rs:
-            if str(r.path).endswith(SUFFIX):
-                continue
-            n += _write(records_dir / (Path(r.path).name + SUFFIX), run_to_record(r))
-    return n
+    return sum(_write(records_dir / (Path(r.path).name + SUFFIX), run_to_record(r))
+               for rs in runs.values() for r in rs)
 
 
 def load_records(records_dir) -> Dict[str, List[StudyRun]]:
