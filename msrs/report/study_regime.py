@@ -118,6 +118,31 @@ def _method(m: str) -> Optional[str]:
     return f.group("method") if f else None
 
 
+def boundary_target(runs: Dict[str, List[StudyRun]], frac: float) -> Optional[float]:
+    """The boundary regime's own target validation accuracy: ``frac`` x the best of its
+    dense baselines (``dense_d4``, ``curriculum_d4``), as the study's target is of
+    ``dense``/``curriculum``; None when ``dense_d4`` did not run."""
+    if "dense" + BOUNDARY not in runs:
+        return None
+    return choose_target(runs, baselines=("dense" + BOUNDARY, "curriculum" + BOUNDARY), frac=frac)
+
+
+def in_boundary(m: str) -> bool:
+    """Whether run name ``m`` belongs to the boundary regime: ``<method>_d4``, its
+    quarter-speaker runs ``<method>_d4_quarter`` and AVSR runs ``avsr_<method>_d4``."""
+    core = re.sub(r"_quarter$", "", re.sub(r"^(?:avsr|asr)_", "", m))
+    f = FACTOR.match(core)
+    return bool(f) and f.group("setting") == BOUNDARY
+
+
+def regime_targets(runs: Dict[str, List[StudyRun]], frac: float) -> Dict[str, float]:
+    """Per-method targets (``Study(targets=...)``): every run of the boundary regime is
+    timed to ``boundary_target``, so its time-to-target figures and claim (d-d4) use one
+    target; {} when the boundary regime has no dense baseline."""
+    t = boundary_target(runs, frac)
+    return {m: t for m in runs if in_boundary(m)} if t is not None else {}
+
+
 def _hits(s: Study, m: str) -> str:
     e, _, hit, n = s.to_target(m)
     return f"{hit}/{n} seeds" + (f" (epochs {e.fmt(1)})" if hit else "")
@@ -134,7 +159,7 @@ def boundary_claims(s: Study) -> List[Claim]:
     # claim (d) at this setting: the target is the default rule's fraction of the best
     # dense baseline *of this setting* (dense_d4, curriculum_d4)
     bases = (d, "curriculum" + BOUNDARY)
-    t = choose_target(s.runs, baselines=bases, frac=s.target_frac)
+    t = boundary_target(s.runs, s.target_frac)
     time = claim_time(Study(s.runs, t, s.fail_wer, s.test_set, s.target_frac), m, bases,
                       "d-d4", f">= 2x less training time, {at}")
     if t is not None:
@@ -216,7 +241,7 @@ def regime_section(runs: Dict[str, List[StudyRun]], s: Study, plots_dir: Path,
         L += ["![Validation accuracy per epoch, regime search](" + os.path.relpath(p, out_dir) + ")", ""]
     for ms in own:
         setting = FACTOR.match(ms[0]).group("setting")
-        p = study_plots.accuracy_curves({m: runs[m] for m in ms}, s.target,
+        p = study_plots.accuracy_curves({m: runs[m] for m in ms}, s.target_of(ms[0]),
                                         plots_dir / f"regime{setting}_valid_acc.png")
         if p is not None:
             L += [f"Validation accuracy per epoch at {describe(runs[ms[0]])} (every method at this setting; "

@@ -243,3 +243,36 @@ def test_a_study_of_the_boundary_regime_alone_judges_its_claims_and_takes_its_ta
     assert "has no run in this study: its claims (a)-(g) are not judged here." in md
     assert ("Target validation accuracy 0.760: 0.95 x the best seed-mean of the best validation accuracy "
             "reached by the dense baselines (dense_d4, curriculum_d4).") in md
+
+
+def test_in_boundary_names_the_depth_4_runs_with_their_quarter_and_avsr_runs():
+    from msrs.report.study_regime import in_boundary
+
+    for m in ("msrs_d4", "msrs_sparse_d4", "dense_d4_quarter", "avsr_msrs_d4", "curriculum_d4"):
+        assert in_boundary(m), m
+    for m in ("dense", "msrs_quarter", "avsr_msrs", "dense_d8", "dense_d8_lr25e4", "msrs_deep", "dense_d4x"):
+        assert not in_boundary(m), m
+
+
+def test_boundary_runs_are_timed_to_the_boundary_target_and_the_others_to_the_studys(tmp_path):
+    """Time to target (table, regime paragraph, claim d-d4) uses one target per regime:
+    set_d4 reaches 0.95 x curriculum_d4's best 0.6 = 0.57 at epoch 2 and never the
+    study's 0.95 x 0.8 = 0.76, which dense reaches at epoch 4."""
+    from msrs.report.study import choose_target
+    from msrs.report.study_regime import regime_targets
+
+    d2, d4 = (2, 0.5, 0.0), (4, 0.5, 0.0, 0.005)
+    runs = _runs(tmp_path, {"dense": (TRAIN, 16.7, d2), "dense_d4": (STALL, 100.0, d4),
+                            "curriculum_d4": ([0.3, 0.5, 0.6, 0.6], 50.0, d4),
+                            "set_d4": ([0.3, 0.58, 0.6, 0.6], 40.0, d4)})
+    targets = regime_targets(runs, 0.95)
+    assert set(targets) == {"dense_d4", "curriculum_d4", "set_d4"}
+    assert abs(targets["set_d4"] - 0.57) < 1e-9
+    s = Study(runs, choose_target(runs), 80.0, targets=targets)
+    assert abs(s.target_of("dense") - 0.76) < 1e-9
+    ep, _, hit, n = s.to_target("set_d4")
+    assert (hit, n, ep.mean) == (2, 2, 2.0)
+    ep, _, hit, n = s.to_target("dense")
+    assert (hit, n, ep.mean) == (2, 2, 4.0)
+    assert Study(runs, choose_target(runs), 80.0).to_target("set_d4")[2] == 0  # one target for all
+    assert regime_targets({m: runs[m] for m in ("dense", "set_d4")}, 0.95) == {}  # no dense_d4
