@@ -74,9 +74,9 @@ def main(cmd: Optional[List[str]] = None) -> int:
         format="%(asctime)s (%(module)s) %(levelname)s: %(message)s",
     )
     from msrs.report.study import babble_snr, choose_target, load_study
-    from msrs.report.study_regime import regime_targets
     from msrs.report.study_claims import Study
     from msrs.report.study_md import constant_sentence_wer, read_text, write_report
+    from msrs.report.study_regime import regime_targets
     from msrs.report.study_records import (
         load_meta, load_records, meta_value, save_meta, save_records,
     )

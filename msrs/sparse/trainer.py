@@ -50,6 +50,7 @@ from msrs.sparse.abs_sparsity import AbsSparsity
 from msrs.sparse.averaging import fix_averaged_checkpoints
 from msrs.sparse.clipping import mean_norm, split_clipping
 from msrs.sparse.grad_flow import GradFlowProbe
+from msrs.utils.distributed import close_process_group
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +110,11 @@ def _initial_step(sparsity: Optional[AbsSparsity], optimizers) -> int:
 
 
 class MsrsTrainer(Trainer):
-    """ESPnet ``Trainer`` with sparsity hooks, reporting and gradient flow."""
+    """ESPnet ``Trainer`` with sparsity hooks, reporting and gradient flow.
+
+    A distributed run ends with every rank waiting for rank 0's averaging and
+    the process group destroyed (:func:`msrs.utils.distributed.close_process_group`).
+    """
 
     _ctx: Optional[_RunContext] = None
 
@@ -182,6 +187,8 @@ class MsrsTrainer(Trainer):
             cls._ctx = None
         if rank0 and sparsity is not None:
             fix_averaged_checkpoints(output_dir)
+        if distributed_option.distributed:  # every rank waits for rank 0's averaging
+            close_process_group()
 
     @classmethod
     def _probe_hook(cls, optimizer, args, kwargs) -> None:

@@ -15,7 +15,6 @@ from msrs.tasks.checkpoint_io import (
     repair_resume_checkpoint,
 )
 from msrs.utils.dir_lock import DirLock
-from msrs.utils.distributed import close_process_group
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +38,6 @@ class AVSRTrainer(MsrsTrainer):
     files (see :mod:`msrs.tasks.checkpoint_io`).  Rank 0 holds
     ``<output_dir>/.trainer.lock`` while training: a second trainer on the
     same directory stops at once with ``DirLockedError`` naming the first.
-    A distributed run ends with every rank waiting for rank 0's averaging and
-    the process group destroyed (:func:`close_process_group`).
     """
 
     @classmethod
@@ -77,8 +74,6 @@ class AVSRTrainer(MsrsTrainer):
             )
             if rank0:
                 prune_state_files(output_dir)
-            if distributed_option.distributed:
-                close_process_group()
         finally:
             if lock is not None:
                 lock.release()

@@ -83,8 +83,8 @@ _run = MsrsTrainer.run.__func__
 
 
 def run(cls, model, *args, **kwargs):
+    rank = torch.distributed.get_rank()  # run destroys the process group at its end
     _run(cls, model, *args, **kwargs)
-    rank = torch.distributed.get_rank()
     torch.save(model.state_dict(), sys.argv[1] + f"/rank{rank}.pth")
 
 
