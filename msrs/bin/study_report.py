@@ -76,7 +76,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
     from msrs.report.study import babble_snr, choose_target, load_study
     from msrs.report.study_claims import Study
     from msrs.report.study_md import constant_sentence_wer, read_text, write_report
-    from msrs.report.study_regime import regime_targets
+    from msrs.report.study_regime import REGIMES, boundary_target, regime_targets
     from msrs.report.study_records import (
         load_meta, load_records, meta_value, save_meta, save_records,
     )
@@ -146,13 +146,19 @@ def main(cmd: Optional[List[str]] = None) -> int:
             if target is not None
             else "No dense baseline ran: no target."
         )
-        # the boundary regime's runs are timed to its own target, as claim (d-d4) is
+        # the runs of each regime with its own dense baselines (REGIMES: the boundary
+        # regime *_d4, the marginal deep regime *_d8_lr25e4) are timed to that regime's
+        # own target, as its claim (d-<tag>) is
         targets = regime_targets(runs, args.target_frac)
-        if targets and bases != ("dense_d4", "curriculum_d4"):
+        for setting, (tag, name) in REGIMES.items():
+            t = boundary_target(runs, args.target_frac, setting)
+            own = [b + setting for b in ("dense", "curriculum")]
+            if t is None or list(bases) == own:
+                continue
             note += (
-                f" The runs of the boundary regime (`*_d4`, with their quarter-speaker and AVSR runs) are "
-                f"timed to that regime's own target, {next(iter(targets.values())):.3f}: "
-                f"{args.target_frac:g} x the same for dense_d4, curriculum_d4 (as claim d-d4 is)."
+                f" The runs of the {name} (`*{setting}`, with their quarter-speaker and AVSR runs) are "
+                f"timed to that regime's own target, {t:.3f}: "
+                f"{args.target_frac:g} x the same for {', '.join(b for b in own if b in runs)} (as claim d-{tag} is)."
             )
     study = Study(runs, target, fail_wer, test_sets[0] if test_sets else "test", args.target_frac, targets)
     extra = {"records_dir": args.records_dir}

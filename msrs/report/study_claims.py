@@ -76,11 +76,13 @@ RULES = """\
   reproduced if it fails or either comparison is no difference or higher;
   inconclusive otherwise or when a run is missing.  `dense_ls` vs `dense` (what
   LayerScale alone does) is shown beside it.
-* **Other regimes.** The boundary regime's claims (a-d4) ... (g-d4) and the deep
+* **Other regimes.** The boundary regime's claims (a-d4) ... (g-d4), the marginal
+  deep regime's (a-d8) ... (g-d8) (8 blocks at lr 0.0025, `*_d8_lr25e4`) and the deep
   regime's (a-deep) ... apply the same rules to the runs of that setting
   (`dense_d4` for `dense`, `msrs_d4_quarter` for `msrs_quarter`, `avsr_msrs_d4` for
-  `avsr_msrs`, ...).  Claim (d-d4) takes its target from the dense baselines of
-  that setting (`dense_d4`, `curriculum_d4`); the study's target comes from
+  `avsr_msrs`, ...).  Claims (d-d4) and (d-d8) take their target from the dense baselines of
+  that setting (`dense_d4`, `curriculum_d4`), and every run of such a regime is timed
+  to it; the study's target comes from
   `dense`/`curriculum`, or from `dense_d4`/`curriculum_d4` when the default
   regime did not run.
 * **test2.** A method's two test sets agree when their 95 % bootstrap intervals overlap.

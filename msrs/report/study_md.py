@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from msrs.report import study_plots
-from msrs.report.study_regime import boundary_claims, deep_claims, regime_methods, regime_section
+from msrs.report.study_regime import deep_claims, regime_methods, regime_section, regimes_claims
 from msrs.report.study import StudyRun, babble_snr, fmt_ci, group_density, summarize
 from msrs.report.study_claims import RULES, Study, cis_overlap, claims, noisy_conditions
 
@@ -166,7 +166,7 @@ def write_report(
     L += ["## Claims", "", "| claim | verdict | evidence |", "|---|---|---|"]
     # the default (2-block) regime's rows only when it ran; the others appear with their runs
     default_ran = any(m in runs for m in DEFAULT_METHODS)
-    cl = (claims(study) if default_ran else []) + boundary_claims(study) + deep_claims(study)
+    cl = (claims(study) if default_ran else []) + regimes_claims(study) + deep_claims(study)
     for c in cl:
         L.append(f"| ({c.key}) {c.text} | **{c.verdict}** | {c.why} |")
     if not default_ran:

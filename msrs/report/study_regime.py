@@ -13,7 +13,9 @@ dropout) trains densely, so the study also runs:
   ``msrs_deep``, Auto-AVSR's fix ``curriculum_deep``, LayerScale ``*_ls_deep``;
 * the deep regime with a longer budget, ``<method>_deep_e<epochs>``.
 
-Claims (a), (b) and (e) are judged again in the deep regime with the rules of
+Claims (a)-(g) are judged again in each regime of ``REGIMES`` -- the boundary regime
+(every method at depth 4) and the marginal deep regime (depth 8 at lr 0.0025, where
+dense training fails in some seeds) -- and claims (a), (b) and (e) in the deep regime, with the rules of
 :mod:`msrs.report.study_claims` (``dense_deep``, ``msrs_deep`` for ``dense``, ``msrs``),
 and claim (d) on the 36-epoch runs (``msrs_deep_e36`` against ``dense_deep_e36``, to
 the study's target validation accuracy).
@@ -35,13 +37,20 @@ from msrs.report.study_claims import (Claim, Study, claim_babble, claim_fails, c
 FACTOR = re.compile(r"^(?!avsr_|asr_)(?P<method>[a-z]+(?:_[a-z]+)*?)(?P<setting>_d\d+(?:_ctc01)?(?:_drop)?(?:_lr\d+e\d+)?)$")
 # the boundary regime: every study method at depth 4 (claims a-g judged again there)
 BOUNDARY = "_d4"
+# settings judged as regimes of their own, each with the remedies run at that setting
+# (claims a-g again, keyed ``<claim>-<tag>``; runs timed to the regime's own target):
+# setting suffix -> (tag, name)
+REGIMES = {BOUNDARY: ("d4", "boundary regime"),
+           "_d8_lr25e4": ("d8", "marginal deep regime")}
 DEEP = "_deep"
 BLOCK = re.compile(r"(?:^|\.)encoder\.encoders\.(\d+)\.")
 LONG = re.compile(r"_deep_e\d+$")  # the deep regime with a longer budget (<method>_deep_e<epochs>)
 # rows of the regime table: the default, the factors, then the deep regime
 _ORDER = ("dense", "dense_d4", "curriculum_d4", "msrs_d4", "msrs_sparse_d4", "snip_d4", "gmp_d4", "set_d4", "rigl_d4",
           "cs_d4", "dense_ls_d4", "msrs_ls_d4", "dense_d8", "dense_d8_drop", "dense_d8_ctc01", "dense_d2_ctc01_drop",
-          "dense_d8_lr25e4", "msrs_d8_lr25e4", "dense_d8_lr1e3", "msrs_d8_lr1e3",
+          "dense_d8_lr25e4", "curriculum_d8_lr25e4", "msrs_d8_lr25e4", "msrs_sparse_d8_lr25e4", "snip_d8_lr25e4",
+          "gmp_d8_lr25e4", "set_d8_lr25e4", "rigl_d8_lr25e4", "cs_d8_lr25e4", "dense_ls_d8_lr25e4", "msrs_ls_d8_lr25e4",
+          "dense_d8_lr1e3", "msrs_d8_lr1e3",
           "dense_deep", "curriculum_deep", "msrs_deep", "msrs_sparse_deep", "dense_ls_deep", "msrs_ls_deep")
 
 
@@ -118,29 +127,42 @@ def _method(m: str) -> Optional[str]:
     return f.group("method") if f else None
 
 
-def boundary_target(runs: Dict[str, List[StudyRun]], frac: float) -> Optional[float]:
-    """The boundary regime's own target validation accuracy: ``frac`` x the best of its
-    dense baselines (``dense_d4``, ``curriculum_d4``), as the study's target is of
-    ``dense``/``curriculum``; None when ``dense_d4`` did not run."""
-    if "dense" + BOUNDARY not in runs:
+def boundary_target(runs: Dict[str, List[StudyRun]], frac: float, setting: str = BOUNDARY) -> Optional[float]:
+    """A regime's own target validation accuracy (``setting``, a key of REGIMES; the
+    boundary regime by default): ``frac`` x the best of its dense baselines
+    (``dense<setting>``, ``curriculum<setting>``), as the study's target is of
+    ``dense``/``curriculum``; None when ``dense<setting>`` did not run."""
+    if "dense" + setting not in runs:
         return None
-    return choose_target(runs, baselines=("dense" + BOUNDARY, "curriculum" + BOUNDARY), frac=frac)
+    return choose_target(runs, baselines=("dense" + setting, "curriculum" + setting), frac=frac)
 
 
-def in_boundary(m: str) -> bool:
-    """Whether run name ``m`` belongs to the boundary regime: ``<method>_d4``, its
-    quarter-speaker runs ``<method>_d4_quarter`` and AVSR runs ``avsr_<method>_d4``."""
+def regime_of(m: str) -> Optional[str]:
+    """The regime (a key of REGIMES) that run name ``m`` belongs to: ``<method><setting>``,
+    its quarter-speaker runs ``<method><setting>_quarter`` and AVSR runs
+    ``avsr_<method><setting>``; None for the other runs."""
     core = re.sub(r"_quarter$", "", re.sub(r"^(?:avsr|asr)_", "", m))
     f = FACTOR.match(core)
-    return bool(f) and f.group("setting") == BOUNDARY
+    return f.group("setting") if f and f.group("setting") in REGIMES else None
+
+
+def in_boundary(m: str, setting: str = BOUNDARY) -> bool:
+    """Whether run name ``m`` belongs to the regime ``setting`` (the boundary regime:
+    ``<method>_d4``, its quarter-speaker runs ``<method>_d4_quarter`` and AVSR runs
+    ``avsr_<method>_d4``)."""
+    return regime_of(m) == setting
 
 
 def regime_targets(runs: Dict[str, List[StudyRun]], frac: float) -> Dict[str, float]:
-    """Per-method targets (``Study(targets=...)``): every run of the boundary regime is
-    timed to ``boundary_target``, so its time-to-target figures and claim (d-d4) use one
-    target; {} when the boundary regime has no dense baseline."""
-    t = boundary_target(runs, frac)
-    return {m: t for m in runs if in_boundary(m)} if t is not None else {}
+    """Per-method targets (``Study(targets=...)``): every run of a regime of REGIMES is
+    timed to that regime's ``boundary_target``, so its time-to-target figures and its
+    claim (d-<tag>) use one target; regimes without a dense baseline are left out."""
+    out = {}
+    for setting in REGIMES:
+        t = boundary_target(runs, frac, setting)
+        if t is not None:
+            out.update({m: t for m in runs if regime_of(m) == setting})
+    return out
 
 
 def _hits(s: Study, m: str) -> str:
@@ -148,32 +170,39 @@ def _hits(s: Study, m: str) -> str:
     return f"{hit}/{n} seeds" + (f" (epochs {e.fmt(1)})" if hit else "")
 
 
-def boundary_claims(s: Study) -> List[Claim]:
-    """Claims (a)-(e) judged in the boundary regime (``<method>_d4``: 4 encoder blocks
-    at the study's learning rate), each with the same rule as in the default regime; []
-    when ``dense_d4`` did not run."""
-    d, m = "dense" + BOUNDARY, "msrs" + BOUNDARY
+def boundary_claims(s: Study, setting: str = BOUNDARY) -> List[Claim]:
+    """Claims (a)-(g) judged in the regime ``setting`` (a key of REGIMES; by default the
+    boundary regime ``<method>_d4``: 4 encoder blocks at the study's learning rate),
+    each with the same rule as in the default regime and keyed ``<claim>-<tag>``; []
+    when ``dense<setting>`` did not run."""
+    tag, name = REGIMES[setting]
+    d, m = "dense" + setting, "msrs" + setting
     if d not in s.runs:
         return []
-    at = f"boundary regime ({describe(s.runs[d])})"
+    at = f"{name} ({describe(s.runs[d])})"
     # claim (d) at this setting: the target is the default rule's fraction of the best
-    # dense baseline *of this setting* (dense_d4, curriculum_d4)
-    bases = (d, "curriculum" + BOUNDARY)
-    t = boundary_target(s.runs, s.target_frac)
+    # dense baseline *of this setting* (dense<setting>, curriculum<setting>)
+    bases = (d, "curriculum" + setting)
+    t = boundary_target(s.runs, s.target_frac, setting)
     time = claim_time(Study(s.runs, t, s.fail_wer, s.test_set, s.target_frac), m, bases,
-                      "d-d4", f">= 2x less training time, {at}")
+                      f"d-{tag}", f">= 2x less training time, {at}")
     if t is not None:
         time.why += (f" (target validation accuracy {t:.3f}: {s.target_frac:g} x the best of "
                      f"{', '.join(b for b in bases if b in s.runs)})")
-    out = [claim_fails(s, d, "a-d4", f"dense training from scratch fails, {at}"),
-           claim_trains(s, m, d, "b-d4", f"MSRS trains from scratch, {at}"),
-           claim_sparse(s, m, BOUNDARY, "c-d4", f"the other sparse methods (SNIP, GMP, SET, RigL, CS) do not, {at}"),
+    out = [claim_fails(s, d, f"a-{tag}", f"dense training from scratch fails, {at}"),
+           claim_trains(s, m, d, f"b-{tag}", f"MSRS trains from scratch, {at}"),
+           claim_sparse(s, m, setting, f"c-{tag}", f"the other sparse methods (SNIP, GMP, SET, RigL, CS) do not, {at}"),
            time,
-           claim_grad(s, m, d, "e-d4", f"healthier gradient flow early in training, {at}"),
-           claim_less_data(s, BOUNDARY, "f1-d4", f"robust with less data (a quarter of the speakers), {at}"),
-           claim_babble(s, BOUNDARY, "f2-d4", f"robust in babble noise (AVSR), {at}"),
-           claim_layer_scale(s, BOUNDARY, "g-d4", f"LayerScale and MSRS complement each other, {at}")]
+           claim_grad(s, m, d, f"e-{tag}", f"healthier gradient flow early in training, {at}"),
+           claim_less_data(s, setting, f"f1-{tag}", f"robust with less data (a quarter of the speakers), {at}"),
+           claim_babble(s, setting, f"f2-{tag}", f"robust in babble noise (AVSR), {at}"),
+           claim_layer_scale(s, setting, f"g-{tag}", f"LayerScale and MSRS complement each other, {at}")]
     return out
+
+
+def regimes_claims(s: Study) -> List[Claim]:
+    """``boundary_claims`` of every regime of REGIMES that ran, in REGIMES' order."""
+    return [c for setting in REGIMES for c in boundary_claims(s, setting)]
 
 
 def _reading(s: Study, methods: List[str]) -> str:
