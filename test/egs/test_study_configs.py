@@ -31,32 +31,35 @@ def _regime(name: str) -> str:
 
 
 def _methods(regime: str):
-    """The config names of a regime; "boundary": the factor configs at depth 4 alone (<method>_d4)."""
+    """The config names of a regime; "boundary": the factor configs at depth 4 alone (<method>_d4);
+    "marginal": those at depth 8 and lr 0.0025 (<method>_d8_lr25e4)."""
     names = sorted(p.stem for p in STUDY.glob("*.yaml"))
-    if regime == "boundary":
-        return [n for n in names if _regime(n) == "factor" and re.search(r"_d4(_short)?$", n)]
+    if regime in SETTINGS:
+        return [n for n in names if _regime(n) == "factor" and re.search(rf"{SETTINGS[regime]}(_short)?$", n)]
     return [n for n in names if _regime(n) == regime]
 
 
+SETTINGS = {"boundary": "_d4", "marginal": "_d8_lr25e4"}
 REFERENCE = {"vsr": "dense", "deep": "dense_deep", "avsr": "avsr_dense", "deep_long": "dense_deep_e36",
-             "boundary": "dense_d4", "avsr_boundary": "avsr_dense_d4"}
+             "boundary": "dense_d4", "avsr_boundary": "avsr_dense_d4", "marginal": "dense_d8_lr25e4"}
 
 
-@pytest.mark.parametrize("regime", ["vsr", "deep", "avsr", "deep_long", "boundary", "avsr_boundary"])
+@pytest.mark.parametrize("regime", ["vsr", "deep", "avsr", "deep_long", "boundary", "avsr_boundary", "marginal"])
 def test_every_method_of_a_regime_has_the_same_model_optimiser_and_budget(regime):
     confs = {n: _load(n) for n in _methods(regime)}
     ref = confs[REFERENCE[regime]]
     for name, conf in confs.items():
         for key in MATCHED:
             got, want = conf.get(key), ref.get(key)
-            if key == "model_conf" and name.endswith(("_ls", "_ls_deep", "_ls_d4")):  # LayerScale on: the one change
+            if key == "model_conf" and re.search(r"_ls(_deep|_d4|_d8_lr25e4)?$", name):  # LayerScale on: the one change
                 assert got.pop("layer_scale") is True, name
             assert got == want, (name, key)
         if name.startswith("curriculum"):
             continue
         assert conf["max_epoch"] == ref["max_epoch"], name
     # the curriculum's two stages together get dense's epochs
-    cur = {"vsr": "curriculum", "deep": "curriculum_deep", "boundary": "curriculum_d4"}.get(regime)
+    cur = {"vsr": "curriculum", "deep": "curriculum_deep", "boundary": "curriculum_d4",
+           "marginal": "curriculum_d8_lr25e4"}.get(regime)
     if cur:
         assert confs[f"{cur}_short"]["max_epoch"] + confs[cur]["max_epoch"] == ref["max_epoch"]
 
@@ -158,6 +161,12 @@ def test_the_deep_regime_has_every_method_of_the_2_block_study():
 def test_the_boundary_regime_has_every_method_of_the_2_block_study_with_both_curriculum_stages():
     vsr = set(_methods("vsr"))
     assert {n.replace("_d4", "") for n in _methods("boundary")} == vsr
+
+
+def test_the_marginal_deep_regime_has_every_method_of_the_2_block_study_with_both_curriculum_stages():
+    """<method>_d8_lr25e4: every remedy at the setting where dense fails in some seeds."""
+    vsr = set(_methods("vsr"))
+    assert {n.replace("_d8_lr25e4", "") for n in _methods("marginal")} == vsr
 
 
 @pytest.mark.parametrize("name", _methods("deep_long"))
