@@ -81,8 +81,9 @@ RULES = """\
   regime's (a-deep) ... apply the same rules to the runs of that setting
   (`dense_d4` for `dense`, `msrs_d4_quarter` for `msrs_quarter`, `avsr_msrs_d4` for
   `avsr_msrs`, ...).  Claims (d-d4) and (d-d8) take their target from the dense baselines of
-  that setting (`dense_d4`, `curriculum_d4`), and every run of such a regime is timed
-  to it; the study's target comes from
+  that setting (`dense_d4` and `curriculum_d4`; `dense_d8_lr25e4` and
+  `curriculum_d8_lr25e4`), and every run of such a regime is timed to it; the
+  study's target comes from
   `dense`/`curriculum`, or from `dense_d4`/`curriculum_d4` when the default
   regime did not run.
 * **test2.** A method's two test sets agree when their 95 % bootstrap intervals overlap.
