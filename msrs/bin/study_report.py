@@ -76,7 +76,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
     from msrs.report.study import babble_snr, choose_target, load_study
     from msrs.report.study_claims import Study
     from msrs.report.study_md import constant_sentence_wer, read_text, write_report
-    from msrs.report.study_regime import REGIMES, boundary_target, regime_targets
+    from msrs.report.study_regime import REGIMES, regime_targets
     from msrs.report.study_records import (
         load_meta, load_records, meta_value, save_meta, save_records,
     )
@@ -151,7 +151,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
         # own target, as its claim (d-<tag>) is
         targets = regime_targets(runs, args.target_frac)
         for setting, (tag, name) in REGIMES.items():
-            t = boundary_target(runs, args.target_frac, setting)
+            t = targets.get("dense" + setting)  # the regime's target (None: no dense baseline)
             own = [b + setting for b in ("dense", "curriculum")]
             if t is None or list(bases) == own:
                 continue

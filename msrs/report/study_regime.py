@@ -146,13 +146,6 @@ def regime_of(m: str) -> Optional[str]:
     return f.group("setting") if f and f.group("setting") in REGIMES else None
 
 
-def in_boundary(m: str, setting: str = BOUNDARY) -> bool:
-    """Whether run name ``m`` belongs to the regime ``setting`` (the boundary regime:
-    ``<method>_d4``, its quarter-speaker runs ``<method>_d4_quarter`` and AVSR runs
-    ``avsr_<method>_d4``)."""
-    return regime_of(m) == setting
-
-
 def regime_targets(runs: Dict[str, List[StudyRun]], frac: float) -> Dict[str, float]:
     """Per-method targets (``Study(targets=...)``): every run of a regime of REGIMES is
     timed to that regime's ``boundary_target``, so its time-to-target figures and its

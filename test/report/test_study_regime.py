@@ -245,13 +245,13 @@ def test_a_study_of_the_boundary_regime_alone_judges_its_claims_and_takes_its_ta
             "reached by the dense baselines (dense_d4, curriculum_d4).") in md
 
 
-def test_in_boundary_names_the_depth_4_runs_with_their_quarter_and_avsr_runs():
-    from msrs.report.study_regime import in_boundary
+def test_regime_of_names_the_depth_4_runs_with_their_quarter_and_avsr_runs():
+    from msrs.report.study_regime import BOUNDARY, regime_of
 
     for m in ("msrs_d4", "msrs_sparse_d4", "dense_d4_quarter", "avsr_msrs_d4", "curriculum_d4"):
-        assert in_boundary(m), m
+        assert regime_of(m) == BOUNDARY, m
     for m in ("dense", "msrs_quarter", "avsr_msrs", "dense_d8", "dense_d8_lr25e4", "msrs_deep", "dense_d4x"):
-        assert not in_boundary(m), m
+        assert regime_of(m) != BOUNDARY, m
 
 
 def test_boundary_runs_are_timed_to_the_boundary_target_and_the_others_to_the_studys(tmp_path):
