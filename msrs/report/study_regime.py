@@ -34,7 +34,7 @@ from msrs.report.study_claims import (Claim, Study, claim_babble, claim_fails, c
 
 # <method>_<setting>: a VSR study method at a factor setting (dense_d8_lr1e3, msrs_sparse_d4, ...;
 # not the AVSR runs avsr_<method>_d4 of claim f2-d4)
-FACTOR = re.compile(r"^(?!avsr_|asr_)(?P<method>[a-z]+(?:_[a-z]+)*?)(?P<setting>_d\d+(?:_ctc01)?(?:_drop)?(?:_lr\d+e\d+)?)$")
+FACTOR = re.compile(r"^(?!avsr_|asr_)(?P<method>[a-z]+\d*(?:_[a-z]+\d*)*?)(?P<setting>_d\d+(?:_ctc01)?(?:_drop)?(?:_lr\d+e\d+)?)$")
 # the boundary regime: every study method at depth 4 (claims a-g judged again there)
 BOUNDARY = "_d4"
 # settings judged as regimes of their own, each with the remedies run at that setting
@@ -48,7 +48,8 @@ LONG = re.compile(r"_deep_e\d+$")  # the deep regime with a longer budget (<meth
 # rows of the regime table: the default, the factors, then the deep regime
 _ORDER = ("dense", "dense_d4", "curriculum_d4", "msrs_d4", "msrs_sparse_d4", "snip_d4", "gmp_d4", "set_d4", "rigl_d4",
           "cs_d4", "dense_ls_d4", "msrs_ls_d4", "dense_d8", "dense_d8_drop", "dense_d8_ctc01", "dense_d2_ctc01_drop",
-          "dense_d8_lr25e4", "curriculum_d8_lr25e4", "msrs_d8_lr25e4", "msrs_sparse_d8_lr25e4", "snip_d8_lr25e4",
+          "dense_d8_lr25e4", "curriculum_d8_lr25e4", "msrs_d8_lr25e4", "msrs_keep_d8_lr25e4",
+          "msrs_den50_d8_lr25e4", "msrs_sparse_d8_lr25e4", "snip_d8_lr25e4",
           "gmp_d8_lr25e4", "set_d8_lr25e4", "rigl_d8_lr25e4", "cs_d8_lr25e4", "dense_ls_d8_lr25e4", "msrs_ls_d8_lr25e4",
           "dense_d8_lr1e3", "msrs_d8_lr1e3",
           "dense_deep", "curriculum_deep", "msrs_deep", "msrs_sparse_deep", "dense_ls_deep", "msrs_ls_deep")

@@ -15,12 +15,13 @@ def _load(name):
     return yaml.safe_load((STUDY / f"{name}.yaml").read_text())
 
 
-FACTOR = re.compile(r"^(?P<base>[a-z]+(?:_[a-z]+)*?)_d(?P<depth>\d+)(?P<ctc>_ctc01)?(?P<drop>_drop)?(?:_lr(?P<lr_m>\d+)e(?P<lr_k>\d+))?(?P<short>_short)?$")
+FACTOR = re.compile(r"^(?P<base>[a-z]+\d*(?:_[a-z]+\d*)*?)_d(?P<depth>\d+)(?P<ctc>_ctc01)?(?P<drop>_drop)?(?:_lr(?P<lr_m>\d+)e(?P<lr_k>\d+))?(?P<short>_short)?$")
 
 
 def _regime(name: str) -> str:
     if name.startswith("avsr_"):
-        return "avsr_boundary" if re.search(r"_d4$", name) else "avsr"
+        at = [r for r, suffix in SETTINGS.items() if name.endswith(suffix)]
+        return f"avsr_{at[0]}" if at else "avsr"
     if FACTOR.match(name):
         return "factor"
     if re.search(r"_deep_e\d+$", name):
@@ -39,12 +40,20 @@ def _methods(regime: str):
     return [n for n in names if _regime(n) == regime]
 
 
+def _sensitivity():
+    """MSRS's sensitivity variants (``msrs_<variant>_d8_lr25e4``): the factor configs whose
+    method has no 2-block config of its own."""
+    return [n for n in _methods("factor") if not (STUDY / f"{FACTOR.match(n).group('base')}.yaml").exists()]
+
+
 SETTINGS = {"boundary": "_d4", "marginal": "_d8_lr25e4"}
 REFERENCE = {"vsr": "dense", "deep": "dense_deep", "avsr": "avsr_dense", "deep_long": "dense_deep_e36",
-             "boundary": "dense_d4", "avsr_boundary": "avsr_dense_d4", "marginal": "dense_d8_lr25e4"}
+             "boundary": "dense_d4", "avsr_boundary": "avsr_dense_d4", "marginal": "dense_d8_lr25e4",
+             "avsr_marginal": "avsr_dense_d8_lr25e4"}
 
 
-@pytest.mark.parametrize("regime", ["vsr", "deep", "avsr", "deep_long", "boundary", "avsr_boundary", "marginal"])
+@pytest.mark.parametrize("regime", ["vsr", "deep", "avsr", "deep_long", "boundary", "avsr_boundary", "marginal",
+                                    "avsr_marginal"])
 def test_every_method_of_a_regime_has_the_same_model_optimiser_and_budget(regime):
     confs = {n: _load(n) for n in _methods(regime)}
     ref = confs[REFERENCE[regime]]
@@ -100,7 +109,7 @@ def test_avsr_runs_get_the_vsr_runs_budget_and_the_same_sparsity():
 DROPOUTS = ("dropout_rate", "positional_dropout_rate", "attention_dropout_rate")
 
 
-@pytest.mark.parametrize("name", [n for n in _methods("factor")])
+@pytest.mark.parametrize("name", [n for n in _methods("factor") if n not in _sensitivity()])
 def test_each_regime_factor_config_is_dense_with_exactly_the_factors_its_name_says(name):
     """<dense|msrs|curriculum>_d<blocks>[_ctc01][_drop][_lr<m>e<k>][_short]: dense.yaml
     (msrs.yaml, curriculum[_short].yaml) with that
@@ -166,7 +175,34 @@ def test_the_boundary_regime_has_every_method_of_the_2_block_study_with_both_cur
 def test_the_marginal_deep_regime_has_every_method_of_the_2_block_study_with_both_curriculum_stages():
     """<method>_d8_lr25e4: every remedy at the setting where dense fails in some seeds."""
     vsr = set(_methods("vsr"))
-    assert {n.replace("_d8_lr25e4", "") for n in _methods("marginal")} == vsr
+    assert {n.replace("_d8_lr25e4", "") for n in _methods("marginal") if n not in _sensitivity()} == vsr
+
+
+VARIANT = {"keep": lambda sc: sc["phases"][-1].pop("pruned_init") == "keep",
+           "den(\\d+)": lambda sc, d: sc.pop("target_density") == int(d) / 100}
+
+
+@pytest.mark.parametrize("name", _sensitivity())
+def test_each_msrs_sensitivity_config_is_msrs_of_its_setting_with_the_one_change_its_name_says(name):
+    """msrs_keep_<setting>: pruned_init keep at the switch to dense; msrs_den<d>_<setting>:
+    target density d %; otherwise msrs_<setting>, so validation accuracy compares one choice."""
+    m = re.match(r"^msrs_(?P<variant>[a-z]+\d*)(?P<setting>_d\d+.*)$", name)
+    assert m, name
+    conf, base = _load(name), _load("msrs" + m.group("setting"))
+    checks = [(re.fullmatch(k, m.group("variant")), f) for k, f in VARIANT.items()]
+    (hit, check), = [(h, f) for h, f in checks if h]
+    assert check(conf["sparsity_conf"], *hit.groups()), name
+    base["sparsity_conf"].pop("target_density") if "den" in m.group("variant") else None
+    assert conf == base, name
+
+
+def test_the_marginal_avsr_configs_are_the_avsr_configs_with_dense_d8_lr25e4s_change():
+    """avsr_<method>_d8_lr25e4 (claim f2 in the marginal deep regime): avsr_<method> with 8 blocks, lr 0.0025."""
+    for m in ("avsr_dense", "avsr_msrs"):
+        conf, base = _load(f"{m}_d8_lr25e4"), _load(m)
+        assert conf["encoder_conf"].pop("num_blocks") == 8 and base["encoder_conf"].pop("num_blocks") == 2
+        assert conf["optim_conf"].pop("lr") == 0.0025 and base["optim_conf"].pop("lr") == 0.005
+        assert conf == base, m
 
 
 @pytest.mark.parametrize("name", _methods("deep_long"))
