@@ -22,7 +22,8 @@ from msrs.report.study_regime import FACTOR, REGIMES, describe, regime_of
 
 # variant name (the part after ``msrs_``) -> what it changes, from its name
 VARIANTS = {r"keep": "pruned weights keep their stored values at the switch to dense (`pruned_init: keep`)",
-            r"den(\d+)": "target density {0} % instead of 30 %"}
+            r"den(\d+)": "target density {0} % instead of 30 %",
+            r"search(\d+)": "mask searched for {0} epochs instead of 3"}
 
 
 def variant_change(method: str) -> Optional[str]:

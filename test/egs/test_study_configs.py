@@ -178,21 +178,27 @@ def test_the_marginal_deep_regime_has_every_method_of_the_2_block_study_with_bot
     assert {n.replace("_d8_lr25e4", "") for n in _methods("marginal") if n not in _sensitivity()} == vsr
 
 
-VARIANT = {"keep": lambda sc: sc["phases"][-1].pop("pruned_init") == "keep",
-           "den(\\d+)": lambda sc, d: sc.pop("target_density") == int(d) / 100}
+# variant -> check(variant's sparsity_conf, base's sparsity_conf, *name groups): the variant has
+# the change its name says; both lose the changed key, so the rest must be equal
+VARIANT = {"keep": lambda sc, base: sc["phases"][-1].pop("pruned_init") == "keep"
+           and "pruned_init" not in base["phases"][-1],
+           "den(\\d+)": lambda sc, base, d: sc.pop("target_density") == int(d) / 100
+           and base.pop("target_density") == 0.3,
+           "search(\\d+)": lambda sc, base, n: sc["phases"][0].pop("end") == int(n)
+           and base["phases"][0].pop("end") == 3 and sc["phases"][0]["name"] == "search"}
 
 
 @pytest.mark.parametrize("name", _sensitivity())
 def test_each_msrs_sensitivity_config_is_msrs_of_its_setting_with_the_one_change_its_name_says(name):
     """msrs_keep_<setting>: pruned_init keep at the switch to dense; msrs_den<d>_<setting>:
-    target density d %; otherwise msrs_<setting>, so validation accuracy compares one choice."""
+    target density d %; msrs_search<n>_<setting>: a search phase of n epochs; otherwise
+    msrs_<setting>, so validation accuracy compares one choice."""
     m = re.match(r"^msrs_(?P<variant>[a-z]+\d*)(?P<setting>_d\d+.*)$", name)
     assert m, name
     conf, base = _load(name), _load("msrs" + m.group("setting"))
     checks = [(re.fullmatch(k, m.group("variant")), f) for k, f in VARIANT.items()]
     (hit, check), = [(h, f) for h, f in checks if h]
-    assert check(conf["sparsity_conf"], *hit.groups()), name
-    base["sparsity_conf"].pop("target_density") if "den" in m.group("variant") else None
+    assert check(conf["sparsity_conf"], base["sparsity_conf"], *hit.groups()), name
     assert conf == base, name
 
 

@@ -22,6 +22,7 @@ def _runs(exp, spec):
 def test_variant_change_names_what_each_variant_changes_and_nothing_for_other_methods():
     assert "pruned_init: keep" in variant_change("msrs_keep")
     assert variant_change("msrs_den50") == "target density 50 % instead of 30 %"
+    assert variant_change("msrs_search6") == "mask searched for 6 epochs instead of 3"
     for m in ("msrs", "msrs_sparse", "msrs_ls", "rigl", "msrs_bogus"):
         assert variant_change(m) is None, m
 

@@ -137,6 +137,9 @@ SENSITIVITY = {
     "msrs_den50": ((r"(\n    target_density:) 0\.3\n", r"\g<1> 0.5\n"),
                    "target_density 0.5 instead of 0.3: a milder mask, the search removes half of\n"
                    "# the weights rather than 70 %"),
+    "msrs_search6": ((r"(\n      - name: search\n        end:) 3\n", r"\g<1> 6\n"),
+                     "a search of 6 epochs instead of 3 (the temperature anneals from 4 to 20 over\n"
+                     "# the 6; the freeze test may still end it sooner)"),
 }
 for m, ((pat, rep), what) in SENSITIVITY.items():
     name = f"{m}_d8_lr25e4"
