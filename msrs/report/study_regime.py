@@ -46,8 +46,9 @@ DEEP = "_deep"
 BLOCK = re.compile(r"(?:^|\.)encoder\.encoders\.(\d+)\.")
 LONG = re.compile(r"_deep_e\d+$")  # the deep regime with a longer budget (<method>_deep_e<epochs>)
 # rows of the regime table: the default, the factors, then the deep regime
-_ORDER = ("dense", "dense_d4", "curriculum_d4", "msrs_d4", "msrs_search6_d4", "msrs_sparse_d4", "snip_d4", "gmp_d4", "set_d4", "rigl_d4",
-          "cs_d4", "dense_ls_d4", "msrs_ls_d4", "dense_d8", "dense_d8_drop", "dense_d8_ctc01", "dense_d2_ctc01_drop",
+_ORDER = ("dense", "dense_d4", "curriculum_d4", "msrs_d4", "msrs_search6_d4", "msrs_sparse_d4", "snip_d4", "gmp_d4",
+          "set_d4", "rigl_d4", "cs_d4", "dense_ls_d4", "msrs_ls_d4", "dense_d8", "dense_d8_drop", "dense_d8_ctc01",
+          "dense_d2_ctc01_drop",
           "dense_d8_lr25e4", "curriculum_d8_lr25e4", "msrs_d8_lr25e4", "msrs_keep_d8_lr25e4",
           "msrs_den50_d8_lr25e4", "msrs_search6_d8_lr25e4", "msrs_sparse_d8_lr25e4", "snip_d8_lr25e4",
           "gmp_d8_lr25e4", "set_d8_lr25e4", "rigl_d8_lr25e4", "cs_d8_lr25e4", "dense_ls_d8_lr25e4", "msrs_ls_d8_lr25e4",
