@@ -8,7 +8,7 @@
 #   ./run_study.sh --ngpu 1 --gpu_inference true     # the same study on a GPU
 #   ./run_study.sh --methods "dense msrs" --seeds "0"   # a part of it
 #   ./run_study.sh --storage_check true              # also dense on H.264 (CRF 23) ROI dumps
-#   ./run_study.sh --avsr_methods "dense msrs"       # AVSR runs, decoded clean and in babble (claim f2)
+#   ./run_study.sh --methods "" --quarter_methods "" --avsr_methods "dense msrs"   # AVSR runs only, decoded clean and in babble (claim f2)
 #   ./run_study.sh --quick                           # CI: tiny preset, 1 seed, 3 methods + AVSR MSRS, 1 epoch
 #
 # Resumable: rerun the same command.  A finished run (stages 7-9 done, marker
@@ -37,7 +37,7 @@ stage=1
 stop_stage=3
 preset=bench            # synthetic corpus preset (msrs.bin.synth_corpus --preset)
 seeds="0 1 2"           # ESPnet --seed of each run
-methods=""              # conf/study/<method>.yaml (default: conf/study/study.conf)
+methods=""              # conf/study/<method>.yaml (default: conf/study/study.conf; "": none, e.g. AVSR runs only)
 quarter_methods=""      # also trained on a quarter of the speakers (default: study.conf)
 avsr_methods=""         # also trained as AVSR models, decoded clean and in babble (default: study.conf)
 test_snrs=""            # babble SNRs (dB) the AVSR runs are decoded at besides clean (default: study.conf)
@@ -67,7 +67,7 @@ cmdline="./run_study.sh $*"
 # shellcheck disable=SC1091
 . conf/study/study.conf
 _methods_conf=${methods}; _quarter_conf=${quarter_methods}; _avsr_conf=${avsr_methods}
-methods=""; quarter_methods="-"; avsr_methods="-"
+methods="-"; quarter_methods="-"; avsr_methods="-"
 # "--quick" alone (no value) is accepted as --quick true.
 _args=()
 for a in "$@"; do
@@ -88,7 +88,7 @@ if [ "${quick}" = true ]; then
     # Every code path (data, subsets, curriculum's two stages, sparse training, a quarter
     # run, decoding of every test set, report) in about a minute of training.
     preset=tiny; seeds="0"; nbpe=40
-    [ -n "${methods}" ] || methods="dense msrs curriculum"
+    [ "${methods}" != "-" ] || methods="dense msrs curriculum"
     [ "${quarter_methods}" != "-" ] || quarter_methods="dense"
     [ "${avsr_methods}" != "-" ] || avsr_methods="msrs"
     train_args="--max_epoch 1 --keep_nbest_models 1 --grad_flow_interval 1 ${train_args}"
@@ -98,7 +98,7 @@ if [ "${quick}" = true ]; then
     [ -n "${plots_dir}" ] || plots_dir=${workdir}/plots
 fi
 [ -n "${jobs}" ] || jobs=1
-[ -n "${methods}" ] || methods=${_methods_conf}
+[ "${methods}" != "-" ] || methods=${_methods_conf}
 [ "${quarter_methods}" != "-" ] || quarter_methods=${_quarter_conf}
 [ "${avsr_methods}" != "-" ] || avsr_methods=${_avsr_conf}
 [ -n "${workdir}" ] || workdir=study/${preset}

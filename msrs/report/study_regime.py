@@ -50,8 +50,10 @@ _ORDER = ("dense", "dense_d4", "curriculum_d4", "msrs_d4", "msrs_search6_d4", "m
           "set_d4", "rigl_d4", "cs_d4", "dense_ls_d4", "msrs_ls_d4", "dense_d8", "dense_d8_drop", "dense_d8_ctc01",
           "dense_d2_ctc01_drop",
           "dense_d8_lr25e4", "curriculum_d8_lr25e4", "msrs_d8_lr25e4", "msrs_keep_d8_lr25e4",
-          "msrs_den50_d8_lr25e4", "msrs_search6_d8_lr25e4", "msrs_sparse_d8_lr25e4", "snip_d8_lr25e4",
+          "msrs_den50_d8_lr25e4", "msrs_search6_d8_lr25e4", "msrs_search9_d8_lr25e4", "msrs_sparse_d8_lr25e4",
+          "msrs_sparse_search6_d8_lr25e4", "snip_d8_lr25e4",
           "gmp_d8_lr25e4", "set_d8_lr25e4", "rigl_d8_lr25e4", "cs_d8_lr25e4", "dense_ls_d8_lr25e4", "msrs_ls_d8_lr25e4",
+          "msrs_ls_search6_d8_lr25e4",
           "dense_d8_lr1e3", "msrs_d8_lr1e3",
           "dense_deep", "curriculum_deep", "msrs_deep", "msrs_sparse_deep", "dense_ls_deep", "msrs_ls_deep")
 

@@ -4,44 +4,70 @@ Our MSRS fills gaps of the paper with choices of its own (docs/sparsity.md): for
 example, whether the pruned weights restart from zero when training turns dense,
 and the mask's density.  Where MSRS trails the other remedies, the question is
 whether the method or the choice trails.  The study runs *variants*
-``msrs_<variant><setting>`` (conf/study/, written by local/make_regime_confs.py):
-``msrs<setting>`` with one choice changed.
+``<base>_<variant><setting>`` (conf/study/, written by local/make_regime_confs.py):
+an MSRS configuration ``<base><setting>`` (BASES: the study's MSRS, with LayerScale,
+with sparse continuation, the AVSR model) with one choice changed.
 
-The variant to report is picked on **validation accuracy only** (the mean over seeds
-of each seed's best epoch), never on a test set; its test WER is then compared with
-the configuration the claims use (``msrs<setting>``) and with every other method
-run at that setting.
+Per base, the variant to report is picked on **validation accuracy only** (the mean
+over seeds of each seed's best epoch), never on a test set; its test WER is then
+compared with the configuration the claims use (``<base><setting>``) and with every
+other method run at that setting (AVSR: clean and in babble).
 """
 
 import re
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
-from msrs.report.study import StudyRun, best_acc, summarize
-from msrs.report.study_claims import Study
+from msrs.report.study import StudyRun, babble_snr, best_acc, summarize
+from msrs.report.study_claims import Study, noisy_conditions
 from msrs.report.study_regime import FACTOR, REGIMES, describe, regime_of
 
-# variant name (the part after ``msrs_``) -> what it changes, from its name
+# variant (the part after ``<base>_``) -> what it changes, from its name
 VARIANTS = {r"keep": "pruned weights keep their stored values at the switch to dense (`pruned_init: keep`)",
             r"den(\d+)": "target density {0} % instead of 30 %",
             r"search(\d+)": "mask searched for {0} epochs instead of 3"}
+# MSRS configurations that have variants (longest first: ``msrs_ls_search6`` is msrs_ls's)
+# -> how the report names them
+BASES = {"avsr_msrs": "the AVSR model's MSRS", "msrs_sparse": "MSRS with sparse continuation",
+         "msrs_ls": "MSRS with LayerScale", "msrs": "MSRS"}
+
+
+def variant_of(method: str) -> Optional[Tuple[str, str]]:
+    """(base, what it changes) of sensitivity variant ``method`` (a run name without its
+    setting: ``msrs_keep``, ``msrs_ls_search6``, ``avsr_msrs_search6``); None when
+    ``method`` is not a variant."""
+    for base in BASES:
+        m = re.fullmatch(rf"{base}_([a-z]+\d*)", method)
+        for pat, text in VARIANTS.items():
+            hit = re.fullmatch(pat, m.group(1)) if m else None
+            if hit:
+                return base, text.format(*hit.groups())
+    return None
 
 
 def variant_change(method: str) -> Optional[str]:
     """What MSRS variant ``method`` (``msrs_keep``, ``msrs_den50``) changes; None when
     ``method`` is not a sensitivity variant."""
-    m = re.fullmatch(r"msrs_([a-z]+\d*)", method)
-    for pat, text in VARIANTS.items():
-        hit = re.fullmatch(pat, m.group(1)) if m else None
-        if hit:
-            return text.format(*hit.groups())
-    return None
+    v = variant_of(method)
+    return v[1] if v else None
 
 
-def variants(runs: Dict[str, List[StudyRun]], setting: str) -> List[str]:
-    """The sensitivity variants of MSRS that ran at ``setting`` (a key of REGIMES), by name."""
-    return sorted(m for m in runs
-                  if FACTOR.match(m) and FACTOR.match(m).group("setting") == setting
-                  and variant_change(FACTOR.match(m).group("method")))
+def _split(run: str) -> Optional[Tuple[str, str]]:
+    """(method, setting) of a run name of a regime setting; AVSR runs keep ``avsr_``."""
+    avsr = run.startswith("avsr_")
+    f = FACTOR.match(run[5:] if avsr else run)
+    return ("avsr_" * avsr + f.group("method"), f.group("setting")) if f else None
+
+
+def variants(runs: Dict[str, List[StudyRun]], setting: str, base: str = "msrs") -> List[str]:
+    """The sensitivity variants of ``base`` (a key of BASES) that ran at ``setting`` (a key
+    of REGIMES), by name."""
+    out = []
+    for m in runs:
+        ms = _split(m)
+        v = variant_of(ms[0]) if ms and ms[1] == setting else None
+        if v and v[0] == base:
+            out.append(m)
+    return sorted(out)
 
 
 def val_acc(runs: List[StudyRun]):
@@ -49,40 +75,61 @@ def val_acc(runs: List[StudyRun]):
     return summarize([best_acc(r.curve) for r in runs])
 
 
-def selected(runs: Dict[str, List[StudyRun]], setting: str) -> Optional[str]:
-    """The MSRS configuration at ``setting`` with the highest mean best validation
-    accuracy among ``msrs<setting>`` and its variants; None when no variant ran."""
-    cands = [m for m in ["msrs" + setting] + variants(runs, setting) if m in runs]
+def selected(runs: Dict[str, List[StudyRun]], setting: str, base: str = "msrs") -> Optional[str]:
+    """The ``base`` configuration at ``setting`` with the highest mean best validation
+    accuracy among ``<base><setting>`` and its variants; None when no variant ran."""
+    cands = [m for m in [base + setting] + variants(runs, setting, base) if m in runs]
     if len(cands) < 2:
         return None
-    return max(cands, key=lambda m: (val_acc(runs[m]).mean or 0.0, m == "msrs" + setting))
+    return max(cands, key=lambda m: (val_acc(runs[m]).mean or 0.0, m == base + setting))
+
+
+def _against(s: Study, pick: str, others: List[str]) -> str:
+    """``pick``'s test WER against each of ``others`` (AVSR: clean and in babble)."""
+    conds = noisy_conditions(s, pick)[:1]  # the hardest babble condition
+    parts = []
+    for m in others:
+        c = f"`{m}` {s.compare_wer(m, pick)}"
+        if conds and conds[0] in noisy_conditions(s, m):
+            c += f" (babble {babble_snr(conds[0])} dB: {s.compare_wer(m, pick, conds[0])})"
+        parts.append(c)
+    return "; ".join(parts)
 
 
 def tuning_section(runs: Dict[str, List[StudyRun]], s: Study) -> List[str]:
-    """Markdown lines: per regime with variants, a table of MSRS and its variants
-    (validation accuracy, the selection criterion, then test WER), the variant
-    validation picks, and its test WER against every other method at the setting."""
+    """Markdown lines: per regime and MSRS configuration with variants, a table of it and
+    its variants (validation accuracy, the selection criterion, then test WER), the
+    variant validation picks, and its test WER against every other method at the setting
+    (for a VSR base also the other bases' picks)."""
     L: List[str] = []
     for setting, (tag, name) in REGIMES.items():
-        pick = selected(runs, setting)
-        if pick is None:
-            continue
-        base = "msrs" + setting
-        L += [f"### MSRS's sensitivity in the {name} ({describe(runs[pick])})", "",
-              f"`{base}` (the configuration the claims use) against variants with one reconstruction "
-              "choice changed. The variant is picked on validation accuracy only (mean over seeds of "
-              "each seed's best epoch); test WER is read once per final model.", "",
-              "| method | change | seeds | best valid acc (selection) | test WER (%) | WER vs "
-              f"`{base}` |", "|---|---|---|---|---|---|"]
-        for m in [base] + variants(runs, setting):
-            if m not in runs:
+        picks = {b: selected(runs, setting, b) for b in BASES}
+        for base in reversed(BASES):  # msrs first
+            pick = picks[base]
+            if pick is None:
                 continue
-            change = variant_change(FACTOR.match(m).group("method")) or "none (the study's MSRS)"
-            vs = "" if m == base or base not in runs else s.compare_wer(m, base)
-            L.append(f"| {m} | {change} | {len(runs[m])} | {val_acc(runs[m]).fmt(3)} | {s.wer(m).fmt(1)} | {vs} |")
-        others = [m for m in runs if regime_of(m) == setting and FACTOR.match(m)
-                  and not FACTOR.match(m).group("method").startswith("msrs")]
-        L += ["", f"Validation picks `{pick}`. Its test WER against every other method at this setting "
-              "(the method's WER is lower, higher, or no different from the picked MSRS's): "
-              + "; ".join(f"`{m}` {s.compare_wer(m, pick)}" for m in sorted(others)) + ".", ""]
+            ref = base + setting
+            L += [f"### {BASES[base][0].upper() + BASES[base][1:]}'s sensitivity in the {name} "
+                  f"({describe(runs[pick])})", "",
+                  f"`{ref}` (the configuration the claims use) against variants with one reconstruction "
+                  "choice changed. The variant is picked on validation accuracy only (mean over seeds of "
+                  "each seed's best epoch); test WER is read once per final model.", "",
+                  "| method | change | seeds | best valid acc (selection) | test WER (%) | WER vs "
+                  f"`{ref}` |", "|---|---|---|---|---|---|"]
+            for m in [ref] + variants(runs, setting, base):
+                if m not in runs:
+                    continue
+                change = variant_change(_split(m)[0]) or f"none (the study's {BASES[base]})"
+                vs = "" if m == ref or ref not in runs else s.compare_wer(m, ref)
+                L.append(f"| {m} | {change} | {len(runs[m])} | {val_acc(runs[m]).fmt(3)} | "
+                         f"{s.wer(m).fmt(1)} | {vs} |")
+            avsr = base.startswith("avsr_")
+            others = sorted(m for m in runs if regime_of(m) == setting and _split(m)
+                            and m.startswith("avsr_") == avsr and not m.endswith("_quarter")
+                            and not _split(m)[0].split("avsr_")[-1].startswith("msrs"))
+            others += [p for b, p in picks.items() if p and b != base and b.startswith("avsr_") == avsr]
+            L += ["", f"Validation picks `{pick}`. Its test WER against every other "
+                  + ("AVSR " * avsr) + "method at this setting" + ("" if avsr else " and the other MSRS "
+                  "configurations' picks") + " (the method's WER is lower, higher, or no different from "
+                  "the picked configuration's): " + _against(s, pick, others) + ".", ""]
     return L

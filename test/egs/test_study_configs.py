@@ -41,9 +41,12 @@ def _methods(regime: str):
 
 
 def _sensitivity():
-    """MSRS's sensitivity variants (``msrs_<variant>_d8_lr25e4``, ``msrs_search6_d4``): the factor configs whose
+    """MSRS's sensitivity variants (``msrs_<variant>_d8_lr25e4``, ``msrs_ls_search6_d8_lr25e4``,
+    ``avsr_msrs_search6_d8_lr25e4``, ``msrs_search6_d4``): the factor configs (of VSR or AVSR) whose
     method has no 2-block config of its own."""
-    return [n for n in _methods("factor") if not (STUDY / f"{FACTOR.match(n).group('base')}.yaml").exists()]
+    names = sorted(p.stem for p in STUDY.glob("*.yaml"))
+    return [n for n in names if FACTOR.match(re.sub("^avsr_", "", n))
+            and not (STUDY / f"{FACTOR.match(re.sub('^avsr_', '', n)).group('base')}.yaml").exists()]
 
 
 SETTINGS = {"boundary": "_d4", "marginal": "_d8_lr25e4"}
@@ -60,7 +63,7 @@ def test_every_method_of_a_regime_has_the_same_model_optimiser_and_budget(regime
     for name, conf in confs.items():
         for key in MATCHED:
             got, want = conf.get(key), ref.get(key)
-            if key == "model_conf" and re.search(r"_ls(_deep|_d4|_d8_lr25e4)?$", name):  # LayerScale on: the one change
+            if key == "model_conf" and re.search(r"(^|_)ls(_|$)", name):  # LayerScale on: the one change
                 assert got.pop("layer_scale") is True, name
             assert got == want, (name, key)
         if name.startswith("curriculum"):
@@ -189,13 +192,14 @@ VARIANT = {"keep": lambda sc, base: sc["phases"][-1].pop("pruned_init") == "keep
 
 
 @pytest.mark.parametrize("name", _sensitivity())
-def test_each_msrs_sensitivity_config_is_msrs_of_its_setting_with_the_one_change_its_name_says(name):
-    """msrs_keep_<setting>: pruned_init keep at the switch to dense; msrs_den<d>_<setting>:
-    target density d %; msrs_search<n>_<setting>: a search phase of n epochs; otherwise
-    msrs_<setting>, so validation accuracy compares one choice."""
-    m = re.match(r"^msrs_(?P<variant>[a-z]+\d*)(?P<setting>_d\d+.*)$", name)
+def test_each_msrs_sensitivity_config_is_its_msrs_config_with_the_one_change_its_name_says(name):
+    """<base>_keep_<setting>: pruned_init keep at the switch to dense; <base>_den<d>_<setting>:
+    target density d %; <base>_search<n>_<setting>: a search phase of n epochs; otherwise
+    <base>_<setting> (base: msrs, msrs_ls, msrs_sparse, avsr_msrs), so validation accuracy
+    compares one choice."""
+    m = re.match(r"^(?P<base>(?:avsr_)?msrs(?:_ls|_sparse)?)_(?P<variant>[a-z]+\d*)(?P<setting>_d\d+.*)$", name)
     assert m, name
-    conf, base = _load(name), _load("msrs" + m.group("setting"))
+    conf, base = _load(name), _load(m.group("base") + m.group("setting"))
     checks = [(re.fullmatch(k, m.group("variant")), f) for k, f in VARIANT.items()]
     (hit, check), = [(h, f) for h, f in checks if h]
     assert check(conf["sparsity_conf"], base["sparsity_conf"], *hit.groups()), name

@@ -4,18 +4,21 @@ other methods of its regime."""
 
 from msrs.report.study import load_study
 from msrs.report.study_claims import Study
-from msrs.report.study_tuning import selected, tuning_section, variant_change, variants
+from msrs.report.study_tuning import selected, tuning_section, variant_change, variant_of, variants
 from test_study_report import _write_run
 
 D8 = "encoder_conf:\n  num_blocks: 8\n  dropout_rate: 0.0\nmodel_conf:\n  ctc_weight: 0.5\noptim_conf:\n  lr: 0.0025\n"
 
 
 def _runs(exp, spec):
-    """spec: method -> (validation accuracies per epoch, test WER %); two seeds each."""
-    for m, (accs, wer) in spec.items():
+    """spec: method -> (validation accuracies per epoch, test WER %[, babble -5 dB WER %]);
+    two seeds each; ``avsr_*`` methods are AVSR runs."""
+    for m, (accs, *wer) in spec.items():
+        wers = dict(zip(("test", "test@snr-5"), wer))
         for s in (0, 1):
-            _write_run(exp, f"vsr_study_{m}_s{s}", accs, wers={"test": wer},
-                       errors={"test": [round(wer / 100 * 6)] * 20}, config=D8)
+            name = f"avsr_study_{m[5:]}_s{s}" if m.startswith("avsr_") else f"vsr_study_{m}_s{s}"
+            _write_run(exp, name, accs, wers=wers, config=D8,
+                       errors={k: [round(w / 100 * 6)] * 20 for k, w in wers.items()})
     return load_study(exp)
 
 
@@ -23,7 +26,10 @@ def test_variant_change_names_what_each_variant_changes_and_nothing_for_other_me
     assert "pruned_init: keep" in variant_change("msrs_keep")
     assert variant_change("msrs_den50") == "target density 50 % instead of 30 %"
     assert variant_change("msrs_search6") == "mask searched for 6 epochs instead of 3"
-    for m in ("msrs", "msrs_sparse", "msrs_ls", "rigl", "msrs_bogus"):
+    assert variant_of("msrs_ls_search9") == ("msrs_ls", "mask searched for 9 epochs instead of 3")
+    assert variant_of("msrs_sparse_search6")[0] == "msrs_sparse"
+    assert variant_of("avsr_msrs_keep")[0] == "avsr_msrs"
+    for m in ("msrs", "msrs_sparse", "msrs_ls", "rigl", "msrs_bogus", "rigl_search6", "avsr_msrs", "dense_ls_keep"):
         assert variant_change(m) is None, m
 
 
@@ -52,3 +58,35 @@ def test_with_no_variant_the_section_is_absent_and_ties_keep_the_studys_msrs(tmp
     assert tuning_section(runs, Study(runs, 0.7, 80.0)) == []
     runs = _runs(tmp_path / "tie", {"msrs_d8_lr25e4": ([0.3, 0.4], 60.0), "msrs_keep_d8_lr25e4": ([0.3, 0.4], 50.0)})
     assert selected(runs, "_d8_lr25e4") == "msrs_d8_lr25e4"
+
+
+def test_each_msrs_configuration_picks_its_own_variant_and_avsr_picks_are_compared_in_babble(tmp_path):
+    runs = _runs(tmp_path, {
+        "dense_ls_d8_lr25e4": ([0.3, 0.6], 30.0),
+        "msrs_d8_lr25e4": ([0.3, 0.40], 60.0),
+        "msrs_search6_d8_lr25e4": ([0.3, 0.50], 45.0),
+        "msrs_ls_d8_lr25e4": ([0.3, 0.55], 40.0),          # LayerScale: the base beats its variant
+        "msrs_ls_search6_d8_lr25e4": ([0.3, 0.45], 10.0),  # best on test, worse on validation
+        "avsr_dense_d8_lr25e4": ([0.3, 0.31], 90.0, 95.0),
+        "avsr_msrs_d8_lr25e4": ([0.3, 0.35], 70.0, 80.0),
+        "avsr_msrs_search6_d8_lr25e4": ([0.3, 0.50], 40.0, 50.0),
+    })
+    assert variants(runs, "_d8_lr25e4") == ["msrs_search6_d8_lr25e4"]  # not msrs_ls's variant
+    assert variants(runs, "_d8_lr25e4", "msrs_ls") == ["msrs_ls_search6_d8_lr25e4"]
+    assert selected(runs, "_d8_lr25e4") == "msrs_search6_d8_lr25e4"
+    assert selected(runs, "_d8_lr25e4", "msrs_ls") == "msrs_ls_d8_lr25e4"
+    assert selected(runs, "_d8_lr25e4", "avsr_msrs") == "avsr_msrs_search6_d8_lr25e4"
+    assert selected(runs, "_d8_lr25e4", "msrs_sparse") is None
+    text = "\n".join(tuning_section(runs, Study(runs, 0.7, 80.0)))
+    heads = [l for l in text.splitlines() if l.startswith("### ")]
+    assert [h.split("'s sensitivity")[0] for h in heads] == ["### MSRS", "### MSRS with LayerScale",
+                                                             "### The AVSR model's MSRS"]
+    msrs_part, ls_part, avsr_part = text.split("### ")[1:]
+    # the VSR pick against the other methods and the other configurations' picks, never AVSR runs
+    assert "`dense_ls_d8_lr25e4` lower" in msrs_part and "`msrs_ls_d8_lr25e4` lower" in msrs_part
+    assert "avsr_" not in msrs_part
+    assert "Validation picks `msrs_ls_d8_lr25e4`" in ls_part and "`msrs_search6_d8_lr25e4` higher" in ls_part
+    # the AVSR pick against AVSR dense, clean and at -5 dB babble
+    assert "Validation picks `avsr_msrs_search6_d8_lr25e4`" in avsr_part
+    assert "`avsr_dense_d8_lr25e4` higher (babble -5 dB: higher)" in avsr_part
+    assert "`dense_ls_d8_lr25e4`" not in avsr_part
