@@ -70,3 +70,13 @@ def test_quick_study_rerun_skips_finished_runs(quick_study):
     out = _run(rec, "--stop_stage", "2", timeout=300)
     assert out.count("finished earlier") == 5, out[-3000:]
     assert "stage 7: training" not in out
+
+
+def test_quick_study_with_methods_empty_runs_no_vsr_method(quick_study):
+    """--methods "" means no VSR run (AVSR-only reruns), not the default methods."""
+    rec, _ = quick_study
+    out = _run(rec, "--stage", "2", "--stop_stage", "2", "--methods", "", "--quarter_methods", "",
+               "--avsr_methods", "msrs", timeout=300)
+    assert "stage 2: 1 runs" in out, out[-3000:]
+    assert "run avsr_msrs seed 0: finished earlier" in out
+    assert "run dense seed" not in out and "run msrs seed" not in out
