@@ -228,7 +228,7 @@ def write_report(
         ]
     L += _babble_table(runs, study, methods)
     L += regime_section(runs, study, plots_dir, out.parent)
-    L += tuning_section(runs, study)
+    L += tuning_section(runs, study, plots_dir, out.parent)
 
     L += [
         "## Time to the target validation accuracy",

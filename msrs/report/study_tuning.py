@@ -14,9 +14,13 @@ compared with the configuration the claims use (``<base><setting>``) and with ev
 other method run at that setting (AVSR: clean and in babble).
 """
 
+import os
 import re
+from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+
+from msrs.report import study_plots
 from msrs.report.study import StudyRun, babble_snr, best_acc, summarize
 from msrs.report.study_claims import Study, noisy_conditions
 from msrs.report.study_regime import FACTOR, REGIMES, describe, regime_of
@@ -96,12 +100,17 @@ def _against(s: Study, pick: str, others: List[str]) -> str:
     return "; ".join(parts)
 
 
-def tuning_section(runs: Dict[str, List[StudyRun]], s: Study) -> List[str]:
+def tuning_section(runs: Dict[str, List[StudyRun]], s: Study, plots_dir: Optional[Path] = None,
+                   out_dir: Optional[Path] = None) -> List[str]:
     """Markdown lines: per regime and MSRS configuration with variants, a table of it and
     its variants (validation accuracy, the selection criterion, then test WER), the
     variant validation picks, and its test WER against every other method at the setting
-    (for a VSR base also the other bases' picks)."""
+    (for a VSR base also the other bases' picks); with ``plots_dir``, a plot of their
+    validation accuracy per epoch (``sensitivity<setting>_<base>.png``, linked relative to
+    ``out_dir``)."""
     L: List[str] = []
+    if plots_dir is not None:
+        Path(plots_dir).mkdir(parents=True, exist_ok=True)
     for setting, (tag, name) in REGIMES.items():
         picks = {b: selected(runs, setting, b) for b in BASES}
         for base in reversed(BASES):  # msrs first
@@ -127,9 +136,16 @@ def tuning_section(runs: Dict[str, List[StudyRun]], s: Study) -> List[str]:
             others = sorted(m for m in runs if regime_of(m) == setting and _split(m)
                             and m.startswith("avsr_") == avsr and not m.endswith("_quarter")
                             and not _split(m)[0].split("avsr_")[-1].startswith("msrs"))
-            others += [p for b, p in picks.items() if p and b != base and b.startswith("avsr_") == avsr]
+            other_picks = [q for b, q in picks.items() if q and b != base and b.startswith("avsr_") == avsr]
+            p = None if plots_dir is None else study_plots.accuracy_curves(
+                {m: runs[m] for m in [ref] + variants(runs, setting, base) if m in runs}, s.target_of(ref),
+                Path(plots_dir) / f"sensitivity{setting}_{base}.png")
+            if p is not None:
+                L += ["", f"![Validation accuracy per epoch, {BASES[base]} and its variants]("
+                      + os.path.relpath(p, out_dir or p.parent) + ")"]
             L += ["", f"Validation picks `{pick}`. Its test WER against every other "
-                  + ("AVSR " * avsr) + "method at this setting" + ("" if avsr else " and the other MSRS "
-                  "configurations' picks") + " (the method's WER is lower, higher, or no different from "
-                  "the picked configuration's): " + _against(s, pick, others) + ".", ""]
+                  + ("AVSR " * avsr) + "method at this setting"
+                  + (" and the other MSRS configurations' picks" * bool(other_picks))
+                  + " (the method's WER is lower, higher, or no different from the picked configuration's): "
+                  + _against(s, pick, others + other_picks) + ".", ""]
     return L

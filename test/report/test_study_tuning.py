@@ -49,6 +49,7 @@ def test_the_variant_is_picked_on_validation_accuracy_even_when_another_has_a_lo
     assert "Validation picks `msrs_keep_d8_lr25e4`" in text
     assert "`rigl_d8_lr25e4` lower" in text and "`dense_d8_lr25e4` higher" in text
     assert "`msrs_d8_lr25e4`" in text and "msrs_d4" not in text
+    assert "other MSRS configurations' picks" not in text  # no other configuration has variants
     row = next(l for l in text.splitlines() if l.startswith("| msrs_den50_d8_lr25e4 "))
     assert "target density 50 %" in row and row.rstrip().endswith("| lower |")  # 20 % vs msrs's 60 %
 
@@ -77,14 +78,18 @@ def test_each_msrs_configuration_picks_its_own_variant_and_avsr_picks_are_compar
     assert selected(runs, "_d8_lr25e4", "msrs_ls") == "msrs_ls_d8_lr25e4"
     assert selected(runs, "_d8_lr25e4", "avsr_msrs") == "avsr_msrs_search6_d8_lr25e4"
     assert selected(runs, "_d8_lr25e4", "msrs_sparse") is None
-    text = "\n".join(tuning_section(runs, Study(runs, 0.7, 80.0)))
+    text = "\n".join(tuning_section(runs, Study(runs, 0.7, 80.0), tmp_path / "plots", tmp_path))
+    for base in ("msrs", "msrs_ls", "avsr_msrs"):  # one accuracy plot per configuration with variants
+        png = tmp_path / "plots" / f"sensitivity_d8_lr25e4_{base}.png"
+        assert png.stat().st_size > 0 and f"](plots/{png.name})" in text, base
+    assert not (tmp_path / "plots" / "sensitivity_d8_lr25e4_msrs_sparse.png").exists()
     heads = [l for l in text.splitlines() if l.startswith("### ")]
     assert [h.split("'s sensitivity")[0] for h in heads] == ["### MSRS", "### MSRS with LayerScale",
                                                              "### The AVSR model's MSRS"]
     msrs_part, ls_part, avsr_part = text.split("### ")[1:]
     # the VSR pick against the other methods and the other configurations' picks, never AVSR runs
     assert "`dense_ls_d8_lr25e4` lower" in msrs_part and "`msrs_ls_d8_lr25e4` lower" in msrs_part
-    assert "avsr_" not in msrs_part
+    assert "avsr_" not in msrs_part and "and the other MSRS configurations' picks" in msrs_part
     assert "Validation picks `msrs_ls_d8_lr25e4`" in ls_part and "`msrs_search6_d8_lr25e4` higher" in ls_part
     # the AVSR pick against AVSR dense, clean and at -5 dB babble
     assert "Validation picks `avsr_msrs_search6_d8_lr25e4`" in avsr_part
