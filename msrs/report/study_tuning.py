@@ -31,7 +31,7 @@ VARIANTS = {r"keep": "pruned weights keep their stored values at the switch to d
             r"search(\d+)": "mask searched for {0} epochs instead of 3"}
 # MSRS configurations that have variants (longest first: ``msrs_ls_search6`` is msrs_ls's)
 # -> how the report names them
-BASES = {"avsr_msrs": "the AVSR model's MSRS", "msrs_sparse": "MSRS with sparse continuation",
+BASES = {"avsr_msrs": "AVSR MSRS", "msrs_sparse": "MSRS with sparse continuation",
          "msrs_ls": "MSRS with LayerScale", "msrs": "MSRS"}
 
 

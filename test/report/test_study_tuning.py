@@ -85,7 +85,7 @@ def test_each_msrs_configuration_picks_its_own_variant_and_avsr_picks_are_compar
     assert not (tmp_path / "plots" / "sensitivity_d8_lr25e4_msrs_sparse.png").exists()
     heads = [l for l in text.splitlines() if l.startswith("### ")]
     assert [h.split("'s sensitivity")[0] for h in heads] == ["### MSRS", "### MSRS with LayerScale",
-                                                             "### The AVSR model's MSRS"]
+                                                             "### AVSR MSRS"]
     msrs_part, ls_part, avsr_part = text.split("### ")[1:]
     # the VSR pick against the other methods and the other configurations' picks, never AVSR runs
     assert "`dense_ls_d8_lr25e4` lower" in msrs_part and "`msrs_ls_d8_lr25e4` lower" in msrs_part
