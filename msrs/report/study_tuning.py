@@ -19,7 +19,6 @@ import re
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-
 from msrs.report import study_plots
 from msrs.report.study import StudyRun, babble_snr, best_acc, summarize
 from msrs.report.study_claims import Study, noisy_conditions
