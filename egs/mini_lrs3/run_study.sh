@@ -8,7 +8,7 @@
 #   ./run_study.sh --ngpu 1 --gpu_inference true     # the same study on a GPU
 #   ./run_study.sh --methods "dense msrs" --seeds "0"   # a part of it
 #   ./run_study.sh --storage_check true              # also dense on H.264 (CRF 23) ROI dumps
-#   ./run_study.sh --methods "" --quarter_methods "" --avsr_methods "dense msrs"   # AVSR runs only, decoded clean and in babble (claim f2)
+#   ./run_study.sh --methods "" --quarter_methods "" --avsr_methods "dense msrs"   # AVSR runs only (claim f2)
 #   ./run_study.sh --quick                           # CI: tiny preset, 1 seed, 3 methods + AVSR MSRS, 1 epoch
 #
 # Resumable: rerun the same command.  A finished run (stages 7-9 done, marker
