@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Tuple
 from msrs.report import study_plots
 from msrs.report.study import StudyRun, babble_snr, best_acc, summarize
 from msrs.report.study_claims import Study, noisy_conditions
-from msrs.report.study_regime import FACTOR, REGIMES, describe, regime_of
+from msrs.report.study_regime import FACTOR, REGIMES, describe
 
 # variant (the part after ``<base>_``) -> what it changes, from its name
 VARIANTS = {r"keep": "pruned weights keep their stored values at the switch to dense (`pruned_init: keep`)",
@@ -40,8 +40,10 @@ def variant_of(method: str) -> Optional[Tuple[str, str]]:
     ``method`` is not a variant."""
     for base in BASES:
         m = re.fullmatch(rf"{base}_([a-z]+\d*)", method)
+        if not m:
+            continue
         for pat, text in VARIANTS.items():
-            hit = re.fullmatch(pat, m.group(1)) if m else None
+            hit = re.fullmatch(pat, m.group(1))
             if hit:
                 return base, text.format(*hit.groups())
     return None
@@ -124,20 +126,21 @@ def tuning_section(runs: Dict[str, List[StudyRun]], s: Study, plots_dir: Optiona
                   "each seed's best epoch); test WER is read once per final model.", "",
                   "| method | change | seeds | best valid acc (selection) | test WER (%) | WER vs "
                   f"`{ref}` |", "|---|---|---|---|---|---|"]
-            for m in [ref] + variants(runs, setting, base):
-                if m not in runs:
-                    continue
+            table = [m for m in [ref] + variants(runs, setting, base) if m in runs]
+            for m in table:
                 change = variant_change(_split(m)[0]) or f"none (the study's {BASES[base]})"
                 vs = "" if m == ref or ref not in runs else s.compare_wer(m, ref)
                 L.append(f"| {m} | {change} | {len(runs[m])} | {val_acc(runs[m]).fmt(3)} | "
                          f"{s.wer(m).fmt(1)} | {vs} |")
             avsr = base.startswith("avsr_")
-            others = sorted(m for m in runs if regime_of(m) == setting and _split(m)
-                            and m.startswith("avsr_") == avsr and not m.endswith("_quarter")
-                            and not _split(m)[0].split("avsr_")[-1].startswith("msrs"))
+            # the non-MSRS runs of the same modality at this setting (quarter-speaker runs are
+            # not regime settings: _split leaves them out)
+            others = sorted(m for m, ms in ((m, _split(m)) for m in runs)
+                            if ms and ms[1] == setting and m.startswith("avsr_") == avsr
+                            and not ms[0].removeprefix("avsr_").startswith("msrs"))
             other_picks = [q for b, q in picks.items() if q and b != base and b.startswith("avsr_") == avsr]
             p = None if plots_dir is None else study_plots.accuracy_curves(
-                {m: runs[m] for m in [ref] + variants(runs, setting, base) if m in runs}, s.target_of(ref),
+                {m: runs[m] for m in table}, s.target_of(ref),
                 Path(plots_dir) / f"sensitivity{setting}_{base}.png")
             if p is not None:
                 L += ["", f"![Validation accuracy per epoch, {BASES[base]} and its variants]("

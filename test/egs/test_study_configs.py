@@ -45,8 +45,8 @@ def _sensitivity():
     ``avsr_msrs_search6_d8_lr25e4``, ``msrs_search6_d4``): the factor configs (of VSR or AVSR) whose
     method has no 2-block config of its own."""
     names = sorted(p.stem for p in STUDY.glob("*.yaml"))
-    return [n for n in names if FACTOR.match(re.sub("^avsr_", "", n))
-            and not (STUDY / f"{FACTOR.match(re.sub('^avsr_', '', n)).group('base')}.yaml").exists()]
+    return [n for n in names if (f := FACTOR.match(n.removeprefix("avsr_")))
+            and not (STUDY / f"{f.group('base')}.yaml").exists()]
 
 
 SETTINGS = {"boundary": "_d4", "marginal": "_d8_lr25e4"}
