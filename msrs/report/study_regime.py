@@ -25,7 +25,7 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from msrs.report import study_plots
 from msrs.report.study import StudyRun, best_acc, choose_target, early_layer_norms, fmt_ci, summarize
@@ -141,13 +141,27 @@ def boundary_target(runs: Dict[str, List[StudyRun]], frac: float, setting: str =
     return choose_target(runs, baselines=("dense" + setting, "curriculum" + setting), frac=frac)
 
 
+def split_run(m: str, quarter: bool = False) -> Optional[Tuple[str, str]]:
+    """(method, setting) of run name ``m`` at a factor setting: ``<method><setting>`` and
+    the AVSR/ASR runs ``avsr_<method><setting>``, ``asr_<method><setting>``, whose method
+    keeps its prefix (``avsr_msrs_search6_d8_lr25e4`` -> ``("avsr_msrs_search6",
+    "_d8_lr25e4")``); with ``quarter`` also the quarter-speaker runs
+    ``<method><setting>_quarter`` (method without the suffix). None for the other runs."""
+    p = re.match(r"(?:avsr|asr)_", m)
+    prefix = p.group(0) if p else ""
+    core = m[len(prefix):]
+    if quarter:
+        core = re.sub(r"_quarter$", "", core)
+    f = FACTOR.match(core)
+    return (prefix + f.group("method"), f.group("setting")) if f else None
+
+
 def regime_of(m: str) -> Optional[str]:
     """The regime (a key of REGIMES) that run name ``m`` belongs to: ``<method><setting>``,
     its quarter-speaker runs ``<method><setting>_quarter`` and AVSR runs
     ``avsr_<method><setting>``; None for the other runs."""
-    core = re.sub(r"_quarter$", "", re.sub(r"^(?:avsr|asr)_", "", m))
-    f = FACTOR.match(core)
-    return f.group("setting") if f and f.group("setting") in REGIMES else None
+    ms = split_run(m, quarter=True)
+    return ms[1] if ms and ms[1] in REGIMES else None
 
 
 def regime_targets(runs: Dict[str, List[StudyRun]], frac: float) -> Dict[str, float]:

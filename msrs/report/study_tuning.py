@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Tuple
 from msrs.report import study_plots
 from msrs.report.study import StudyRun, babble_snr, best_acc, summarize
 from msrs.report.study_claims import Study, noisy_conditions
-from msrs.report.study_regime import FACTOR, REGIMES, describe
+from msrs.report.study_regime import REGIMES, describe, split_run
 
 # variant (the part after ``<base>_``) -> what it changes, from its name
 VARIANTS = {r"keep": "pruned weights keep their stored values at the switch to dense (`pruned_init: keep`)",
@@ -56,11 +56,9 @@ def variant_change(method: str) -> Optional[str]:
     return v[1] if v else None
 
 
-def _split(run: str) -> Optional[Tuple[str, str]]:
-    """(method, setting) of a run name of a regime setting; AVSR runs keep ``avsr_``."""
-    avsr = run.startswith("avsr_")
-    f = FACTOR.match(run[5:] if avsr else run)
-    return ("avsr_" * avsr + f.group("method"), f.group("setting")) if f else None
+def _modality(run: str) -> str:
+    """The modality prefix of a run name: ``avsr_``, ``asr_``, or "" for VSR runs."""
+    return next((p for p in ("avsr_", "asr_") if run.startswith(p)), "")
 
 
 def variants(runs: Dict[str, List[StudyRun]], setting: str, base: str = "msrs") -> List[str]:
@@ -68,7 +66,7 @@ def variants(runs: Dict[str, List[StudyRun]], setting: str, base: str = "msrs") 
     of REGIMES), by name."""
     out = []
     for m in runs:
-        ms = _split(m)
+        ms = split_run(m)
         v = variant_of(ms[0]) if ms and ms[1] == setting else None
         if v and v[0] == base:
             out.append(m)
@@ -128,16 +126,16 @@ def tuning_section(runs: Dict[str, List[StudyRun]], s: Study, plots_dir: Optiona
                   f"`{ref}` |", "|---|---|---|---|---|---|"]
             table = [m for m in [ref] + variants(runs, setting, base) if m in runs]
             for m in table:
-                change = variant_change(_split(m)[0]) or f"none (the study's {BASES[base]})"
+                change = variant_change(split_run(m)[0]) or f"none (the study's {BASES[base]})"
                 vs = "" if m == ref or ref not in runs else s.compare_wer(m, ref)
                 L.append(f"| {m} | {change} | {len(runs[m])} | {val_acc(runs[m]).fmt(3)} | "
                          f"{s.wer(m).fmt(1)} | {vs} |")
             avsr = base.startswith("avsr_")
             # the non-MSRS runs of the same modality at this setting (quarter-speaker runs are
-            # not regime settings: _split leaves them out)
-            others = sorted(m for m, ms in ((m, _split(m)) for m in runs)
-                            if ms and ms[1] == setting and m.startswith("avsr_") == avsr
-                            and not ms[0].removeprefix("avsr_").startswith("msrs"))
+            # not regime settings: split_run leaves them out)
+            others = sorted(m for m, ms in ((m, split_run(m)) for m in runs)
+                            if ms and ms[1] == setting and _modality(m) == _modality(base)
+                            and not ms[0].removeprefix(_modality(m)).startswith("msrs"))
             other_picks = [q for b, q in picks.items() if q and b != base and b.startswith("avsr_") == avsr]
             p = None if plots_dir is None else study_plots.accuracy_curves(
                 {m: runs[m] for m in table}, s.target_of(ref),

@@ -283,7 +283,7 @@ def test_the_marginal_deep_regime_is_judged_and_timed_as_a_regime_of_its_own(tmp
     boundary regime's, and its runs are timed to 0.95 x the best of its own dense
     baselines (curriculum_d8_lr25e4's 0.8: 0.76), while the boundary regime keeps its
     own (0.95 x 0.6 = 0.57) and the depth-8 factor at lr 0.005 (dense_d8) the study's."""
-    from msrs.report.study_regime import regime_of, regime_targets, regimes_claims
+    from msrs.report.study_regime import regime_of, regime_targets, regimes_claims, split_run
 
     d4, d8 = (4, 0.5, 0.0, 0.005), (8, 0.5, 0.0, 0.0025)
     runs = _runs(tmp_path, {"dense_d4": (STALL, 100.0, d4), "curriculum_d4": ([0.3, 0.5, 0.6, 0.6], 50.0, d4),
@@ -294,6 +294,11 @@ def test_the_marginal_deep_regime_is_judged_and_timed_as_a_regime_of_its_own(tmp
     assert [regime_of(m) for m in ("msrs_d8_lr25e4", "avsr_msrs_d8_lr25e4", "dense_d8_lr25e4_quarter",
                                    "msrs_d4", "dense_d8", "dense_d8_lr1e3", "msrs")] == \
         ["_d8_lr25e4", "_d8_lr25e4", "_d8_lr25e4", "_d4", None, None, None]
+    # method and setting: AVSR/ASR runs keep their prefix; quarter-speaker runs only on request
+    assert [split_run(m) for m in ("msrs_ls_search6_d8_lr25e4", "avsr_msrs_search6_d8_lr25e4",
+                                   "asr_dense_d4", "dense_d8_lr25e4_quarter", "msrs")] == \
+        [("msrs_ls_search6", "_d8_lr25e4"), ("avsr_msrs_search6", "_d8_lr25e4"), ("asr_dense", "_d4"), None, None]
+    assert split_run("dense_d8_lr25e4_quarter", quarter=True) == ("dense", "_d8_lr25e4")
     targets = regime_targets(runs, 0.95)
     assert "dense_d8" not in targets
     assert {round(targets[m], 6) for m in ("dense_d8_lr25e4", "curriculum_d8_lr25e4", "msrs_d8_lr25e4")} == {0.76}

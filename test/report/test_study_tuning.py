@@ -12,11 +12,12 @@ D8 = "encoder_conf:\n  num_blocks: 8\n  dropout_rate: 0.0\nmodel_conf:\n  ctc_we
 
 def _runs(exp, spec):
     """spec: method -> (validation accuracies per epoch, test WER %[, babble -5 dB WER %]);
-    two seeds each; ``avsr_*`` methods are AVSR runs."""
+    two seeds each; ``avsr_*`` methods are AVSR runs, ``asr_*`` ASR runs."""
     for m, (accs, *wer) in spec.items():
         wers = dict(zip(("test", "test@snr-5"), wer))
         for s in (0, 1):
-            name = f"avsr_study_{m[5:]}_s{s}" if m.startswith("avsr_") else f"vsr_study_{m}_s{s}"
+            mod, _, rest = m.partition("_") if m.startswith(("avsr_", "asr_")) else ("vsr", "", m)
+            name = f"{mod}_study_{rest}_s{s}"
             _write_run(exp, name, accs, wers=wers, config=D8,
                        errors={k: [round(w / 100 * 6)] * 20 for k, w in wers.items()})
     return load_study(exp)
@@ -71,6 +72,7 @@ def test_each_msrs_configuration_picks_its_own_variant_and_avsr_picks_are_compar
         "avsr_dense_d8_lr25e4": ([0.3, 0.31], 90.0, 95.0),
         "avsr_msrs_d8_lr25e4": ([0.3, 0.35], 70.0, 80.0),
         "avsr_msrs_search6_d8_lr25e4": ([0.3, 0.50], 40.0, 50.0),
+        "asr_dense_d8_lr25e4": ([0.3, 0.9], 5.0),          # audio only: compared with no pick
     })
     assert variants(runs, "_d8_lr25e4") == ["msrs_search6_d8_lr25e4"]  # not msrs_ls's variant
     assert variants(runs, "_d8_lr25e4", "msrs_ls") == ["msrs_ls_search6_d8_lr25e4"]
@@ -90,6 +92,7 @@ def test_each_msrs_configuration_picks_its_own_variant_and_avsr_picks_are_compar
     # the VSR pick against the other methods and the other configurations' picks, never AVSR runs
     assert "`dense_ls_d8_lr25e4` lower" in msrs_part and "`msrs_ls_d8_lr25e4` lower" in msrs_part
     assert "avsr_" not in msrs_part and "and the other MSRS configurations' picks" in msrs_part
+    assert "asr_dense" not in text
     assert "Validation picks `msrs_ls_d8_lr25e4`" in ls_part and "`msrs_search6_d8_lr25e4` higher" in ls_part
     # the AVSR pick against AVSR dense, clean and at -5 dB babble
     assert "Validation picks `avsr_msrs_search6_d8_lr25e4`" in avsr_part
