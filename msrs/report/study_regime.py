@@ -141,14 +141,18 @@ def boundary_target(runs: Dict[str, List[StudyRun]], frac: float, setting: str =
     return choose_target(runs, baselines=("dense" + setting, "curriculum" + setting), frac=frac)
 
 
+def modality_prefix(m: str) -> str:
+    """The modality prefix of run name ``m``: ``avsr_``, ``asr_``, or "" for VSR runs."""
+    return next((p for p in ("avsr_", "asr_") if m.startswith(p)), "")
+
+
 def split_run(m: str, quarter: bool = False) -> Optional[Tuple[str, str]]:
     """(method, setting) of run name ``m`` at a factor setting: ``<method><setting>`` and
     the AVSR/ASR runs ``avsr_<method><setting>``, ``asr_<method><setting>``, whose method
     keeps its prefix (``avsr_msrs_search6_d8_lr25e4`` -> ``("avsr_msrs_search6",
     "_d8_lr25e4")``); with ``quarter`` also the quarter-speaker runs
     ``<method><setting>_quarter`` (method without the suffix). None for the other runs."""
-    p = re.match(r"(?:avsr|asr)_", m)
-    prefix = p.group(0) if p else ""
+    prefix = modality_prefix(m)
     core = m[len(prefix):]
     if quarter:
         core = re.sub(r"_quarter$", "", core)

@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Tuple
 from msrs.report import study_plots
 from msrs.report.study import StudyRun, babble_snr, best_acc, summarize
 from msrs.report.study_claims import Study, noisy_conditions
-from msrs.report.study_regime import REGIMES, describe, split_run
+from msrs.report.study_regime import REGIMES, describe, modality_prefix, split_run
 
 # variant (the part after ``<base>_``) -> what it changes, from its name
 VARIANTS = {r"keep": "pruned weights keep their stored values at the switch to dense (`pruned_init: keep`)",
@@ -54,11 +54,6 @@ def variant_change(method: str) -> Optional[str]:
     ``method`` is not a sensitivity variant."""
     v = variant_of(method)
     return v[1] if v else None
-
-
-def _modality(run: str) -> str:
-    """The modality prefix of a run name: ``avsr_``, ``asr_``, or "" for VSR runs."""
-    return next((p for p in ("avsr_", "asr_") if run.startswith(p)), "")
 
 
 def variants(runs: Dict[str, List[StudyRun]], setting: str, base: str = "msrs") -> List[str]:
@@ -130,13 +125,14 @@ def tuning_section(runs: Dict[str, List[StudyRun]], s: Study, plots_dir: Optiona
                 vs = "" if m == ref or ref not in runs else s.compare_wer(m, ref)
                 L.append(f"| {m} | {change} | {len(runs[m])} | {val_acc(runs[m]).fmt(3)} | "
                          f"{s.wer(m).fmt(1)} | {vs} |")
-            avsr = base.startswith("avsr_")
+            mod = modality_prefix(base)
+            avsr = mod == "avsr_"
             # the non-MSRS runs of the same modality at this setting (quarter-speaker runs are
             # not regime settings: split_run leaves them out)
             others = sorted(m for m, ms in ((m, split_run(m)) for m in runs)
-                            if ms and ms[1] == setting and _modality(m) == _modality(base)
-                            and not ms[0].removeprefix(_modality(m)).startswith("msrs"))
-            other_picks = [q for b, q in picks.items() if q and b != base and b.startswith("avsr_") == avsr]
+                            if ms and ms[1] == setting and modality_prefix(m) == mod
+                            and not ms[0].removeprefix(mod).startswith("msrs"))
+            other_picks = [q for b, q in picks.items() if q and b != base and modality_prefix(b) == mod]
             p = None if plots_dir is None else study_plots.accuracy_curves(
                 {m: runs[m] for m in table}, s.target_of(ref),
                 Path(plots_dir) / f"sensitivity{setting}_{base}.png")
