@@ -8,6 +8,7 @@ from typing import Dict, List, Optional, Sequence
 
 from msrs.report import study_plots
 from msrs.report.study_regime import deep_claims, regime_methods, regime_section, regimes_claims
+from msrs.report.study_paired import paired_section
 from msrs.report.study_tuning import tuning_section
 from msrs.report.study import StudyRun, babble_snr, fmt_ci, group_density, summarize
 from msrs.report.study_claims import RULES, Study, cis_overlap, claims, noisy_conditions
@@ -229,6 +230,7 @@ def write_report(
     L += _babble_table(runs, study, methods)
     L += regime_section(runs, study, plots_dir, out.parent)
     L += tuning_section(runs, study, plots_dir, out.parent)
+    L += paired_section(runs, study)
 
     L += [
         "## Time to the target validation accuracy",

@@ -88,3 +88,37 @@ def test_wrong_method_or_option_is_a_clear_error():
         _Task.attach_sparsity(_args(sparsity="msrs", sparsity_conf={"lambda": 1.0}), ToyModel())
     with pytest.raises(ValueError, match=r"phases\[0\]"):
         _Task.attach_sparsity(_args(sparsity="msrs", sparsity_conf={"phases": [{"name": "search", "tmp": 1}]}), ToyModel())
+
+
+@pytest.mark.parametrize("method,zeroes_pruned", [("msrs", False), ("gmp", False), ("rigl", True)])
+def test_same_seed_gives_dense_and_sparse_runs_the_same_initial_weights(method, zeroes_pruned):
+    """The study pairs runs by seed (msrs/report/study_paired.py): ESPnet seeds torch,
+    then builds the model, and the sparsity method is attached last, so with one seed
+    the weights a sparse run masks are the dense run's initial weights (RigL and SET
+    zero the weights their random initial mask prunes; the kept ones are dense's)."""
+    from espnet2.torch_utils.set_all_random_seed import set_all_random_seed
+
+    from msrs.tasks.avsr import AVSRTask
+    from msrs.tasks.avsr_testing import parse_config, tiny_config
+
+    def weights(**conf):
+        set_all_random_seed(3)
+        model = AVSRTask.build_model(parse_config(tiny_config("vsr", **conf)))
+        # a parametrized weight is stored as <module>.parametrizations.<name>.original
+        return {k.replace("parametrizations.", "").replace(".original", ""): v
+                for k, v in model.state_dict().items()}
+
+    dense = weights()
+    sparse = weights(sparsity=method, sparsity_conf={})
+    masked = [k for k in sparse if k not in dense]
+    assert dense.keys() <= sparse.keys()
+    for k in dense:
+        kept = sparse[k] != 0 if zeroes_pruned else torch.ones_like(dense[k], dtype=torch.bool)
+        assert torch.equal(sparse[k][kept], dense[k][kept]), k
+    if zeroes_pruned:  # it did prune: some stored weights are now zero
+        assert any(bool((sparse[k] != dense[k]).any()) for k in dense)
+    assert len(dense) > 20
+    set_all_random_seed(4)
+    other = AVSRTask.build_model(parse_config(tiny_config("vsr"))).state_dict()
+    assert not all(torch.equal(dense[k], other[k]) for k in dense)  # the seed does set them
+    assert masked or method != "msrs"  # MSRS adds its mask logits
