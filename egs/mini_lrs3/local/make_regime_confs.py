@@ -84,6 +84,11 @@ FACTORS = {  # name: (blocks, CTC weight, dropout, lr; None = dense.yaml's), wha
                         "# dense_d8 (stalls) and dense_d8_lr1e3 (trains): is there a marginal regime"),
     "msrs_d8_lr25e4": ((8, None, None, 0.0025), "depth 8 and peak learning rate 0.0025, as dense_d8_lr25e4:\n"
                        "# MSRS at the boundary between dense training and stalling"),
+    # between lr 0.0025 (dense fails in some seeds, MSRS trains) and 0.005 (both fail)
+    "dense_d8_lr35e4": ((8, None, None, 0.0035), "depth 8 and peak learning rate 0.0035, between dense_d8_lr25e4\n"
+                        "# (fails in some seeds) and dense_d8 (stalls)"),
+    "msrs_d8_lr35e4": ((8, None, None, 0.0035), "depth 8 and peak learning rate 0.0035, as dense_d8_lr35e4:\n"
+                       "# does MSRS still train at a larger step size than lr 0.0025"),
     "dense_d4": ((4, None, None), "depth 4 alone (between dense.yaml's 2 blocks, which train, and dense_d8's 8,\n"
                  "# which stall)"),
     "msrs_d4": ((4, None, None), "depth 4 alone, as dense_d4: MSRS at the boundary in depth"),
