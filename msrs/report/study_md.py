@@ -50,6 +50,8 @@ METHOD_ORDER = (
     "msrs_d8_lr25e4",
     "dense_d8_lr1e3",
     "msrs_d8_lr1e3",
+    "dense_d8_lr35e4",
+    "msrs_d8_lr35e4",
     "avsr_dense",
     "avsr_msrs",
 )

@@ -54,7 +54,7 @@ _ORDER = ("dense", "dense_d4", "curriculum_d4", "msrs_d4", "msrs_search6_d4", "m
           "msrs_sparse_search6_d8_lr25e4", "snip_d8_lr25e4",
           "gmp_d8_lr25e4", "set_d8_lr25e4", "rigl_d8_lr25e4", "cs_d8_lr25e4", "dense_ls_d8_lr25e4", "msrs_ls_d8_lr25e4",
           "msrs_ls_search6_d8_lr25e4",
-          "dense_d8_lr1e3", "msrs_d8_lr1e3",
+          "dense_d8_lr1e3", "msrs_d8_lr1e3", "dense_d8_lr35e4", "msrs_d8_lr35e4",
           "dense_deep", "curriculum_deep", "msrs_deep", "msrs_sparse_deep", "dense_ls_deep", "msrs_ls_deep")
 
 
