@@ -309,6 +309,13 @@ def noisy_conditions(s: Study, method: str) -> List[str]:
     return sorted(keys, key=lambda t: float(babble_snr(t)))
 
 
+def hardest_shared_babble(s: Study, a: str, b: str) -> Optional[str]:
+    """The lowest-SNR babble condition (``<test set>@snr<dB>``) that both ``a``'s and
+    ``b``'s runs were decoded at; None when they share none."""
+    b_conds = set(noisy_conditions(s, b))
+    return next((c for c in noisy_conditions(s, a) if c in b_conds), None)
+
+
 def _beats_both(st: str, comparisons: Sequence[str]) -> str:
     """Verdict of "``st``'s method trains and has a lower WER than each
     compared method": not reproduced if it fails or any comparison is no
@@ -328,11 +335,9 @@ def claim_babble(s: Study, suffix: str = "", key: str = "f2",
     missing = [m for m in (am, ad) if m not in s.runs]
     if missing:
         return Claim(key, text, INCONCLUSIVE, "needs AVSR runs " + ", ".join(missing))
-    dense_conds = set(noisy_conditions(s, ad))
-    conds = [c for c in noisy_conditions(s, am) if c in dense_conds]
-    if not conds:
+    t = hardest_shared_babble(s, am, ad)
+    if t is None:
         return Claim(key, text, INCONCLUSIVE, "the AVSR runs were not decoded in babble (--test_snrs)")
-    t = conds[0]  # the hardest condition both were decoded at
     st = status(s.wers(am, t), s.fail_wer)
     c = s.compare_wer(am, ad, t)
     v = _beats_both(st, [c])

@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from scipy.stats import binomtest
 
 from msrs.report.study import StudyRun, babble_snr, summarize
-from msrs.report.study_claims import Study, noisy_conditions
+from msrs.report.study_claims import Study, hardest_shared_babble
 from msrs.report.study_regime import DEEP, REGIMES, describe
 
 # the settings whose MSRS/dense pairs are read: the default regime, REGIMES, the deep regime
@@ -68,16 +68,17 @@ def paired_section(runs: Dict[str, List[StudyRun]], s: Study) -> List[str]:
     rows = []
     for what, a, b in pairs_to_read(runs):
         conds = [(s.test_set, s.test_set + " clean" * (what == "AVSR"))]
-        babble = [c for c in noisy_conditions(s, a) if c in noisy_conditions(s, b)]
-        if babble:  # the hardest babble condition both were decoded at, as claim f2
-            conds.append((babble[0], f"{s.test_set}, babble {babble_snr(babble[0])} dB"))
+        babble = hardest_shared_babble(s, a, b)  # as claim f2
+        if babble:
+            conds.append((babble, f"{s.test_set}, babble {babble_snr(babble)} dB"))
+        setting = describe(runs[a])
+        where = what + (f", {setting}" if setting else "")
         for ts, label in conds:
             pairs = paired_wers(s, a, b, ts)
             if not pairs:
                 continue
             lower, higher, ties, p = sign_test(pairs)
             diff = summarize([x - y for _, x, y in pairs])
-            where = what + (f", {describe(runs[a])}" if describe(runs[a]) else "")
             rows.append(f"| `{a}` vs `{b}` ({where}) | {label} | {len(pairs)} | {lower} / {higher} / {ties} | "
                         f"{diff.fmt(1)} | " + ("n/a" if p is None else f"{p:.2f}") + " |")
     if not rows:
